@@ -1,0 +1,83 @@
+#pragma once
+/// \file
+/// RMSprop as torch.optim.RMSprop documents it:
+///
+///   g <- g + weight_decay * p                               (if weight_decay != 0)
+///   v <- alpha * v + (1 - alpha) * g * g
+///   centered: ga <- alpha * ga + (1 - alpha) * g;  avg <- sqrt(v - ga * ga) + eps
+///   else:     avg <- sqrt(v) + eps
+///   momentum > 0: b <- momentum * b + g / avg;  p <- p - lr * b
+///   else:         p <- p - lr * g / avg
+///
+/// Centered RMSprop inherits PyTorch's hazard: v - ga*ga can round below zero, and then
+/// sqrt gives NaN. zerolr keeps the documented formula, so the audit can report it.
+
+#include "zerolr/optim/rule_support.h"
+
+namespace zerolr {
+
+struct RmspropRule {
+  using Settings = RmspropSettings;
+
+  template <class T>
+  struct State {
+    std::int64_t step = 0;
+    Vector<T> square_avg;
+    Vector<T> grad_avg;         ///< empty unless centered
+    Vector<T> momentum_buffer;  ///< empty unless momentum > 0
+    Vector<T> g;                ///< scratch
+    Vector<T> avg;              ///< scratch
+  };
+
+  template <class T>
+  static State<T> init(const Settings& s, Index n) {
+    State<T> st;
+    st.square_avg = Vector<T>::Zero(n);
+    if (s.centered) st.grad_avg = Vector<T>::Zero(n);
+    if (s.momentum > 0) st.momentum_buffer = Vector<T>::Zero(n);
+    st.g.resize(n);
+    st.avg.resize(n);
+    return st;
+  }
+
+  template <class T>
+  static std::vector<StateRef<T>> refs(State<T>& st) {
+    std::vector<StateRef<T>> r{{"square_avg", &st.square_avg}};
+    if (st.grad_avg.size() != 0) r.push_back({"grad_avg", &st.grad_avg});
+    if (st.momentum_buffer.size() != 0) r.push_back({"momentum_buffer", &st.momentum_buffer});
+    return r;
+  }
+
+  template <class T>
+  static void update(const Settings& s, State<T>& st, T* param, const T* grad, Index n, T lr) {
+    using W = rule::Wide<T>;
+    rule::VecMap<T> p(param, n);
+    st.g = rule::ConstVecMap<T>(grad, n);
+    ++st.step;
+    if (s.weight_decay != 0) st.g.array() = st.g.array() + rule::cast<T>(s.weight_decay) * p.array();
+
+    const T alpha = rule::cast<T>(s.alpha);
+    const T one_minus_alpha = static_cast<T>(W(1) - W(s.alpha));
+    st.square_avg.array() = alpha * st.square_avg.array() + one_minus_alpha * (st.g.array() * st.g.array());
+    if (s.centered) {
+      st.grad_avg.array() = alpha * st.grad_avg.array() + one_minus_alpha * st.g.array();
+      st.avg.array() = st.square_avg.array() - st.grad_avg.array() * st.grad_avg.array();
+    } else {
+      st.avg = st.square_avg;
+    }
+    st.avg = st.avg.unaryExpr([](const T& x) {
+      using std::sqrt;
+      return sqrt(x);
+    });
+    st.avg.array() += rule::cast<T>(s.eps);
+    if (s.momentum > 0) {
+      auto& b = st.momentum_buffer;
+      b.array() = rule::cast<T>(s.momentum) * b.array() + st.g.array() / st.avg.array();
+      p.array() = p.array() - lr * b.array();
+    } else {
+      p.array() = p.array() - lr * (st.g.array() / st.avg.array());
+    }
+  }
+};
+
+}  // namespace zerolr

@@ -7,6 +7,8 @@
 
 namespace zerolr {
 
+// Non-template code: compiled once, not again in the reference build.
+#ifndef ZEROLR_REFERENCE_TU
 LossSpec LossSpec::parse(const std::string& text) {
   const auto call = parse_call(text, "loss spec");
   LossSpec spec;
@@ -52,6 +54,8 @@ std::string LossSpec::to_string() const {
 Index loss_target_columns(const LossSpec& spec, Index outputs) {
   return spec.kind == LossKind::CrossEntropy ? 1 : outputs;
 }
+
+#endif  // ZEROLR_REFERENCE_TU
 
 namespace {
 

@@ -81,7 +81,10 @@ int main(int argc, char** argv) {
                                  {"weight_max_rel_error", p.weight_max_rel_error},
                                  {"weight_median_rel_error", p.weight_median_rel_error},
                                  {"weight_max_ulp", p.weight_max_ulp},
-                                 {"weight_median_ulp", p.weight_median_ulp}});
+                                 {"weight_median_ulp", p.weight_median_ulp},
+                                 {"loss_bound_ratio", p.loss_bound_ratio},
+                                 {"step_max_ratio", p.step_max_ratio},
+                                 {"step_median_ratio", p.step_median_ratio}});
         j["runs"].push_back(jr);
       }
       std::ofstream out(json_path);

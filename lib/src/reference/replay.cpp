@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include "zerolr/reference/bounds.h"
 #include "zerolr/reference/lift.h"
+#include "zerolr/reference/step_check.h"
 #include "zerolr/scalar/reference_distance.h"
 #include "zerolr/spec_syntax.h"
 #include "zerolr/train/trainer.h"
@@ -67,9 +69,25 @@ DriftRun replay_drift(const DriftCase& c) {
                                          : c.lrs[static_cast<std::size_t>(std::min<std::int64_t>(
                                                k, static_cast<std::int64_t>(c.lrs.size()) - 1))];
     const T lr = static_cast<T>(lr_spec);
-    const T loss = trainer.step(rows(data.x, start, count), rows(data.y, start, count), lr);
-    const Reference ref_loss =
-        ref_trainer.step(rows(ref_data.x, start, count), rows(ref_data.y, start, count), Reference(lr));
+    const Matrix<T> xb = rows(data.x, start, count), yb = rows(data.y, start, count);
+    // The forward bound and the per-step check need the state before the step.
+    Sequential<T> before_model = model;
+    const auto before_opt = opt->clone();
+    std::vector<Matrix<T>> w_prev;
+    for (const auto& p : model.parameters()) w_prev.push_back(*p.value);
+
+    const T loss = trainer.step(xb, yb, lr);
+    const Reference ref_loss = ref_trainer.step(lift<Reference>(xb), lift<Reference>(yb), Reference(lr));
+
+    Sequential<Reference> exact_model = lift<Reference>(before_model);
+    const BoundedForward<T> bf = bounded_forward(before_model, xb, Mode::Train, &c.loss, &yb);
+    const Reference exact_loss =
+        loss_value(c.loss, exact_model.forward(lift<Reference>(xb), Mode::Train), lift<Reference>(yb));
+    StepCheck sc;
+    const auto params = model.parameters();
+    for (std::size_t t = 0; t < params.size(); ++t)
+      merge(sc, check_step(*before_opt, t, w_prev[t].data(), params[t].grad->data(), params[t].value->size(),
+                           lr, params[t].value->data()));
     const ErrorSummary w =
         summarize_errors<T>(flatten(model.parameters()), flatten(ref_model.parameters()), ZeroMode::Value);
     DriftPoint p;
@@ -82,6 +100,10 @@ DriftRun replay_drift(const DriftCase& c) {
     p.weight_median_rel_error = w.median_rel;
     p.weight_max_ulp = w.max_ulp;
     p.weight_median_ulp = w.median_ulp;
+    p.loss_bound_ratio =
+        bf.loss_bound > 0 ? static_cast<double>(abs(Reference(bf.loss) - exact_loss)) / bf.loss_bound : 0.0;
+    p.step_max_ratio = sc.max_ratio;
+    p.step_median_ratio = sc.median_ratio;
     run.points.push_back(p);
   }
   return run;
@@ -95,20 +117,22 @@ std::string drift_text(const DriftCase& c, const std::vector<DriftRun>& runs, st
   out << "model " << c.arch.to_string() << ", loss " << c.loss.to_string() << ", optimizer "
       << to_string(c.optimizer) << ", " << c.steps << " steps, " << c.samples << " samples, batch "
       << c.batch_size << ", seed " << c.seed << "\n";
-  out << "relative errors against the float128 replay (max and median over all weights)\n\n";
+  out << "relative errors against the float128 replay (max and median over all weights);\n"
+      << "loss/bnd: this step's loss error over its rigorous forward bound (<= 1 when correct);\n"
+      << "step/bgt: the worst weight's step error over the per-step budget, from the same state (<= 1)\n\n";
   char line[256];
-  std::snprintf(line, sizeof line, "%-8s %6s  %-11s %-11s %-11s %-9s %-9s\n", "scalar", "step", "loss rel",
-                "w max rel", "w med rel", "w max ulp", "w med ulp");
+  std::snprintf(line, sizeof line, "%-8s %6s  %-10s %-10s %-10s %-9s %-9s %-10s %-10s\n", "scalar", "step",
+                "loss rel", "w max rel", "w med rel", "w max ulp", "w med ulp", "loss/bnd", "step/bgt");
   out << line;
   for (const auto& r : runs)
     for (const auto& p : r.points) {
       if (p.step % every != 0 && p.step != 1 && p.step != static_cast<std::int64_t>(r.points.size()))
         continue;
-      std::snprintf(line, sizeof line, "%-8s %6lld  %-11.3e %-11.3e %-11.3e %-9llu %-9llu\n",
-                    r.scalar.c_str(), static_cast<long long>(p.step), p.loss_rel_error,
-                    p.weight_max_rel_error, p.weight_median_rel_error,
-                    static_cast<unsigned long long>(p.weight_max_ulp),
-                    static_cast<unsigned long long>(p.weight_median_ulp));
+      std::snprintf(
+          line, sizeof line, "%-8s %6lld  %-10.2e %-10.2e %-10.2e %-9llu %-9llu %-10.2e %-10.2e\n",
+          r.scalar.c_str(), static_cast<long long>(p.step), p.loss_rel_error, p.weight_max_rel_error,
+          p.weight_median_rel_error, static_cast<unsigned long long>(p.weight_max_ulp),
+          static_cast<unsigned long long>(p.weight_median_ulp), p.loss_bound_ratio, p.step_max_ratio);
       out << line;
     }
   return out.str();

@@ -43,6 +43,13 @@ struct DriftPoint {
   double weight_median_rel_error = 0;
   std::uint64_t weight_max_ulp = 0;
   std::uint64_t weight_median_ulp = 0;
+  /// This step's loss against the exact loss of the same (working) weights, over the
+  /// rigorous forward bound (reference/bounds.h): at most 1 for a correct forward pass.
+  double loss_bound_ratio = 0;
+  /// This step's update against the reference step from the same state, over the per-step
+  /// budget (reference/step_check.h): max and median over all weights.
+  double step_max_ratio = 0;
+  double step_median_ratio = 0;
 };
 
 struct DriftRun {

@@ -1,0 +1,142 @@
+#include "zerolr/reference/step_check.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "zerolr/reference/lift.h"
+#include "zerolr/scalar/reference.h"
+
+namespace zerolr {
+
+namespace {
+
+// State that is a signed linear combination of gradients: its absolute value is what the
+// absolute run needs. Squares and sums of squares are nonnegative already.
+bool is_signed_state(const std::string& name) {
+  return name == "exp_avg" || name == "momentum_buffer" || name == "grad_avg";
+}
+
+}  // namespace
+
+template <class T>
+StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_prev, const T* grad, Index n,
+                     T lr, const T* w_after) {
+  using R = Reference;
+  auto copy = before.clone();
+  auto ref = lift<R>(*copy);
+  auto abs_run = lift<R>(*copy);
+  for (auto& s : abs_run->state(tensor))
+    if (is_signed_state(s.name)) *s.value = s.value->cwiseAbs();
+
+  Vector<R> w(n), g(n), wa(n), ga(n);
+  for (Index i = 0; i < n; ++i) {
+    w(i) = R(w_prev[i]);
+    g(i) = R(grad[i]);
+    wa(i) = abs(w(i));
+    ga(i) = abs(g(i));
+  }
+  ref->step_tensor(tensor, w.data(), g.data(), n, R(lr));
+  abs_run->step_tensor(tensor, wa.data(), ga.data(), n, R(lr));
+
+  // Does the exact step leave T's normal range anywhere?
+  const R t_max = R((std::numeric_limits<T>::max)());
+  const R t_min = R((std::numeric_limits<T>::min)());
+  auto out_of_range = [&](const Vector<R>& v) {
+    for (Index i = 0; i < v.size(); ++i) {
+      const R a = abs(v(i));
+      if (isfinite(a) && (a > t_max || (a != 0 && a < t_min))) return true;
+    }
+    return false;
+  };
+  bool range_limited = out_of_range(w) || out_of_range(wa);
+  for (const auto& s : ref->state(tensor)) range_limited = range_limited || out_of_range(*s.value);
+  for (const auto& s : abs_run->state(tensor)) range_limited = range_limited || out_of_range(*s.value);
+  // Intermediates that are not stored (g*g) can overflow or underflow too. Their signature
+  // shows in the state the rule produces in T from the same inputs: an infinity or NaN where
+  // the exact state is finite, or a zero where it is not. (This runs the library's rule in
+  // T, so it also serves an external implementation whose state cannot be seen.)
+  {
+    auto t_run = before.clone();
+    Vector<T> wt(n), gt(n);
+    for (Index i = 0; i < n; ++i) {
+      wt(i) = w_prev[i];
+      gt(i) = grad[i];
+    }
+    t_run->step_tensor(tensor, wt.data(), gt.data(), n, lr);
+    const auto t_state = t_run->state(tensor);
+    const auto r_state = ref->state(tensor);
+    for (std::size_t k = 0; k < t_state.size() && k < r_state.size() && !range_limited; ++k)
+      for (Index i = 0; i < n; ++i) {
+        const T tv = (*t_state[k].value)(i);
+        const R& rv = (*r_state[k].value)(i);
+        using std::isfinite;
+        if ((!isfinite(tv) && isfinite(rv)) || (tv == 0 && rv != 0)) {
+          range_limited = true;
+          break;
+        }
+      }
+  }
+
+  const double u = std::numeric_limits<T>::epsilon() / 2;
+  const double tiny = kStepBudgetRoundings * static_cast<double>(std::numeric_limits<T>::denorm_min());
+  StepCheck out;
+  out.count = n;
+  out.range_limited = range_limited;
+  std::vector<double> ratios(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) {
+    const double computed = static_cast<double>(w_after[i]);
+    const R exact = w(i);
+    const double exact_d = static_cast<double>(exact);
+    double ratio = 0;
+    const bool c_fin = std::isfinite(computed);
+    const bool r_fin = isfinite(exact);
+    double budget = 0;
+    if (c_fin && r_fin) {
+      const R scale = abs(R(w_prev[i])) + abs(wa(i) - abs(R(w_prev[i])));
+      budget = kStepBudgetRoundings * u * static_cast<double>(scale) + tiny;
+      const double err = static_cast<double>(abs(R(w_after[i]) - exact));
+      ratio = err / budget;
+    } else if (std::isnan(computed) && isnan(exact)) {
+      ratio = 0;
+    } else if (!c_fin && !r_fin && computed == exact_d) {
+      ratio = 0;
+    } else {
+      ratio = std::numeric_limits<double>::infinity();
+      ++out.nonfinite_mismatches;
+    }
+    ratios[static_cast<std::size_t>(i)] = ratio;
+    if (ratio > out.max_ratio || out.worst < 0) {
+      out.max_ratio = ratio;
+      out.worst = i;
+      out.worst_computed = computed;
+      out.worst_reference = exact_d;
+      out.worst_budget = budget;
+    }
+  }
+  std::nth_element(ratios.begin(), ratios.begin() + (n - 1) / 2, ratios.end());
+  out.median_ratio = ratios[static_cast<std::size_t>((n - 1) / 2)];
+  return out;
+}
+
+void merge(StepCheck& into, const StepCheck& other) {
+  if (other.max_ratio > into.max_ratio || into.worst < 0) {
+    into.max_ratio = other.max_ratio;
+    into.worst = other.worst;
+    into.worst_computed = other.worst_computed;
+    into.worst_reference = other.worst_reference;
+    into.worst_budget = other.worst_budget;
+  }
+  into.median_ratio = std::max(into.median_ratio, other.median_ratio);
+  into.count += other.count;
+  into.nonfinite_mismatches += other.nonfinite_mismatches;
+  into.range_limited = into.range_limited || other.range_limited;
+}
+
+template StepCheck check_step<float>(const Optimizer<float>&, std::size_t, const float*, const float*, Index,
+                                     float, const float*);
+template StepCheck check_step<double>(const Optimizer<double>&, std::size_t, const double*, const double*,
+                                      Index, double, const double*);
+
+}  // namespace zerolr

@@ -63,7 +63,7 @@ void Trainer<T>::epoch(const Dataset<T>& train, const Dataset<T>* test, History<
   const Index bs = options_.batch_size;
   T weighted(0);
   Index used = 0;
-  std::int64_t skipped = 0;
+  std::int64_t skipped = 0, non_finite = 0;
   double lr_used = 0;
   for (Index start = 0; start < n; start += bs) {
     const Index rows = std::min(bs, n - start);
@@ -78,12 +78,14 @@ void Trainer<T>::epoch(const Dataset<T>& train, const Dataset<T>* test, History<
     lr_used = options_.schedule.lr(base, steps_);
     const T loss = step(xb_, yb_, static_cast<T>(lr_used));
     if (!last_.stepped) ++skipped;
+    if (last_.non_finite) ++non_finite;
     weighted += loss * T(rows);
     used += rows;
   }
   history.train_loss.push_back(weighted / T(used));
   history.last_lr.push_back(lr_used);
   history.skipped_steps.push_back(skipped);
+  history.non_finite_steps.push_back(non_finite);
   if (test) history.test_loss.push_back(evaluate(*test));
 }
 

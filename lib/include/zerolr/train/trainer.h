@@ -38,7 +38,8 @@ struct History {
   std::vector<T> train_loss;
   std::vector<T> test_loss;                 ///< empty when no test set was given
   std::vector<double> last_lr;              ///< the lr of each epoch's last step
-  std::vector<std::int64_t> skipped_steps;  ///< steps skipped by the Skip policy, per epoch
+  std::vector<std::int64_t> skipped_steps;     ///< steps skipped by the Skip policy, per epoch
+  std::vector<std::int64_t> non_finite_steps;  ///< steps whose gradient had a NaN or inf, per epoch
 };
 
 /// requires (checked, ShapeError or SpecError): the model's inputs match the data's

@@ -93,6 +93,11 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerSpec& spec) {
   template class RuleOptimizer<T, RmspropRule>;                                   \
   template class RuleOptimizer<T, AdagradRule>;
 ZEROLR_FOR_EACH_SCALAR(ZEROLR_INST)
+#ifndef ZEROLR_REFERENCE_TU
+// long double: the oracle's check of a double step evaluates the same formula 11 bits wider
+// to measure how strongly the formula itself amplifies rounding (reference/step_check.h).
+ZEROLR_INST(long double)
+#endif
 #undef ZEROLR_INST
 
 }  // namespace zerolr

@@ -20,6 +20,39 @@ bool is_signed_state(const std::string& name) {
 
 }  // namespace
 
+Vector<double> step_condition(const Optimizer<Reference>& before, std::size_t tensor,
+                              const Vector<Reference>& w, const Vector<Reference>& g, const Reference& lr) {
+  using R = Reference;
+  const Index n = w.size();
+  const R h = R(0x1p-40);
+  auto step = [&](const Vector<R>& w_in, const Vector<R>& g_in, int perturb_state) {
+    auto opt = before.clone();
+    if (perturb_state >= 0) {
+      auto refs = opt->state(tensor);
+      if (perturb_state < static_cast<int>(refs.size()))
+        *refs[static_cast<std::size_t>(perturb_state)].value *= (R(1) + h);
+    }
+    Vector<R> out = w_in;
+    Vector<R> gg = g_in;
+    opt->step_tensor(tensor, out.data(), gg.data(), n, lr);
+    return out;
+  };
+  const Vector<R> base = step(w, g, -1);
+  Vector<double> cond = Vector<double>::Zero(n);
+  auto accumulate = [&](const Vector<R>& moved) {
+    for (Index i = 0; i < n; ++i) {
+      const R d = abs(moved(i) - base(i)) / h;
+      if (isfinite(d)) cond(i) += static_cast<double>(d);
+    }
+  };
+  accumulate(step(w * (R(1) + h), g, -1));
+  accumulate(step(w, g * (R(1) + h), -1));
+  auto probe = before.clone();
+  const int states = static_cast<int>(probe->state(tensor).size());
+  for (int k = 0; k < states; ++k) accumulate(step(w, g, k));
+  return cond;
+}
+
 template <class T>
 StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_prev, const T* grad, Index n,
                      T lr, const T* w_after) {
@@ -37,6 +70,24 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
     wa(i) = abs(w(i));
     ga(i) = abs(g(i));
   }
+  const Vector<double> cond = step_condition(*ref, tensor, w, g, R(lr));
+  // The direction: the reference step at lr = 1 from the same state.
+  Vector<R> w_dir = w;
+  {
+    auto dir_run = ref->clone();
+    Vector<R> gd = g;
+    dir_run->step_tensor(tensor, w_dir.data(), gd.data(), n, R(1));
+  }
+  // The same formula in the next wider type, from the same state.
+  using W = std::conditional_t<std::is_same_v<T, float>, double, long double>;
+  auto wide = lift<W>(*copy);
+  Vector<W> ww(n), gw(n);
+  for (Index i = 0; i < n; ++i) {
+    ww(i) = static_cast<W>(w_prev[i]);
+    gw(i) = static_cast<W>(grad[i]);
+  }
+  wide->step_tensor(tensor, ww.data(), gw.data(), n, static_cast<W>(lr));
+  const Vector<R> w_start = w;
   ref->step_tensor(tensor, w.data(), g.data(), n, R(lr));
   abs_run->step_tensor(tensor, wa.data(), ga.data(), n, R(lr));
 
@@ -51,6 +102,12 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
     return false;
   };
   bool range_limited = out_of_range(w) || out_of_range(wa);
+  // A state that already holds an infinity (an earlier step overflowed it) has left T's range
+  // for good: the exact rule from it says nothing about what T can do.
+  for (const auto& s : copy->state(tensor))
+    range_limited = range_limited || !s.value->allFinite();
+  for (Index i = 0; i < n && !range_limited; ++i)
+    range_limited = isfinite(w_dir(i)) && abs(w_dir(i) - w_start(i)) > t_max;
   for (const auto& s : ref->state(tensor)) range_limited = range_limited || out_of_range(*s.value);
   for (const auto& s : abs_run->state(tensor)) range_limited = range_limited || out_of_range(*s.value);
   // Intermediates that are not stored (g*g) can overflow or underflow too. Their signature
@@ -94,8 +151,11 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
     const bool r_fin = isfinite(exact);
     double budget = 0;
     if (c_fin && r_fin) {
-      const R scale = abs(R(w_prev[i])) + abs(wa(i) - abs(R(w_prev[i])));
-      budget = kStepBudgetRoundings * u * static_cast<double>(scale) + tiny;
+      const R scale = abs(R(w_prev[i])) + abs(wa(i) - abs(R(w_prev[i]))) + R(cond(i));
+      const double u_wide = std::numeric_limits<W>::epsilon() / 2;
+      const double formula =
+          isfinite(R(ww(i))) ? 16 * (u / u_wide) * static_cast<double>(abs(R(ww(i)) - exact)) : 0;
+      budget = kStepBudgetRoundings * u * static_cast<double>(scale) + formula + tiny;
       const double err = static_cast<double>(abs(R(w_after[i]) - exact));
       ratio = err / budget;
     } else if (std::isnan(computed) && isnan(exact)) {

@@ -9,8 +9,11 @@
 ///   momentum > 0: b <- momentum * b + g / avg;  p <- p - lr * b
 ///   else:         p <- p - lr * g / avg
 ///
-/// Centered RMSprop inherits PyTorch's hazard: v - ga*ga can round below zero, and then
-/// sqrt gives NaN. zerolr keeps the documented formula, so the audit can report it.
+/// Centered RMSprop: in exact arithmetic v >= ga*ga always (an average of squares is at least
+/// the square of the average), but rounded v - ga*ga can fall below zero, and PyTorch's
+/// sqrt then gives NaN, even at lr = 0 (0 * NaN = NaN). zerolr clamps the difference at 0,
+/// which is what the exact rule does, and differs from PyTorch only where PyTorch gives NaN.
+/// The property suite found this (freeze, float32, gradients of one constant sign).
 
 #include "zerolr/optim/rule_support.h"
 
@@ -61,7 +64,7 @@ struct RmspropRule {
     st.square_avg.array() = alpha * st.square_avg.array() + one_minus_alpha * (st.g.array() * st.g.array());
     if (s.centered) {
       st.grad_avg.array() = alpha * st.grad_avg.array() + one_minus_alpha * st.g.array();
-      st.avg.array() = st.square_avg.array() - st.grad_avg.array() * st.grad_avg.array();
+      st.avg.array() = (st.square_avg.array() - st.grad_avg.array() * st.grad_avg.array()).max(T(0));
     } else {
       st.avg = st.square_avg;
     }

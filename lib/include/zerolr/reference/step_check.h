@@ -17,17 +17,34 @@
 /// (exp_avg, momentum_buffer, grad_avg), which bounds every linear intermediate without
 /// cancellation. So, entrywise,
 ///
-///   |w_T - w_ref| <= budget = K u (|w_prev| + |w_abs - |w_prev||) + K denorm_min(T),   K = 32,
+///   |w_T - w_ref| <= budget = K u (|w_prev| + |w_abs - |w_prev|| + cond) + K denorm_min(T),
 ///
-/// where w_abs is the absolute run's result. K = 32 leaves a factor of about 1.5 over the
-/// longest chain for the second-order terms. Where a rule divides by a quantity that can
-/// cancel (centered RMSprop's v - grad_avg^2), the absolute run's smaller denominator makes
-/// the budget larger, never smaller. The tests measure the worst ratio error/budget on
-/// random steps of every optimizer; a ratio above 1 is a finding.
+/// with K = 32, w_abs the absolute run's result, and cond the step's condition: the sum over
+/// its inputs x (w, g and every state entry) of |d w_new / d x| |x|, measured in the
+/// reference by relative perturbations of 2^-40. The absolute run bounds the rounding of
+/// every intermediate that does not cancel; cond covers those that do: a denominator built
+/// from a cancelling sum (Adam's sqrt(v) with v = (g + wd p)^2 when g ~ -wd p, centered
+/// RMSprop's v - grad_avg^2) makes a rounding of the inputs' size matter at the output.
+/// K = 32 leaves a factor of about 1.5 over the longest chain of roundings.
+///
+/// Neither term sees a cancellation between two *intermediates* of the formula (centered
+/// RMSprop with a tiny alpha computes v - grad_avg^2 from two nearly equal rounded values).
+/// So the budget adds the formula's own amplification, measured by running the same rule in
+/// the next wider type W (double for float, long double for double) from the same state:
+/// to first order a formula's error is proportional to the unit roundoff, so
+///
+///   + 16 (u_T / u_W) |w_W - w_ref|
+///
+/// estimates what T's error may be (16 absorbs that the two evaluations round differently).
+/// A step whose direction (the reference step at lr = 1) exceeds T's range, or that starts
+/// from a state holding an infinity, is range_limited.
+/// The tests measure the worst ratio error/budget on random steps of every optimizer; above 1
+/// is a finding.
 
 #include <cstdint>
 
 #include "zerolr/optim/optimizer.h"
+#include "zerolr/scalar/reference.h"
 
 namespace zerolr {
 
@@ -59,6 +76,12 @@ struct StepCheck {
 template <class T>
 StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_prev, const T* grad, Index n,
                      T lr, const T* w_after);
+
+/// The condition of one reference step: for each entry, sum over the step's inputs x (w, g
+/// and every state entry of the tensor) of |d w_new / d x| |x|, by forward differences with
+/// relative perturbations of 2^-40 in float128. `before` is not modified.
+Vector<double> step_condition(const Optimizer<Reference>& before, std::size_t tensor,
+                              const Vector<Reference>& w, const Vector<Reference>& g, const Reference& lr);
 
 /// Merges the checks of several tensors (max of max, max of medians).
 void merge(StepCheck& into, const StepCheck& other);

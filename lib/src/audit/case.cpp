@@ -6,6 +6,7 @@
 #include <limits>
 #include <sstream>
 
+#include "audit/token_util.h"
 #include "zerolr/random.h"
 #include "zerolr/spec_syntax.h"
 
@@ -29,42 +30,6 @@ constexpr RegimeName kRegimes[] = {
     {Regime::NotFloat, "not_float"},
     {Regime::NonFinite, "non_finite"},
 };
-
-std::string hex(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%a", v);
-  return buf;
-}
-
-double parse_hex(const std::string& s, const std::string& field) {
-  if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
-  if (s == "inf") return std::numeric_limits<double>::infinity();
-  if (s == "-inf") return -std::numeric_limits<double>::infinity();
-  SpecArg a{field, s, 0};
-  // parse_real rejects non-finite values, which are handled above.
-  return parse_real(a, "case token");
-}
-
-std::string join(const std::vector<double>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + hex(v[i]);
-  return s;
-}
-
-std::vector<double> split_numbers(const std::string& s, const std::string& field) {
-  std::vector<double> out;
-  if (s.empty()) return out;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t comma = s.find(',', start);
-    out.push_back(parse_hex(s.substr(start, comma - start), field));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
 
 std::string matrix_field(const Matrix<double>& m) {
   std::vector<double> v;
@@ -133,6 +98,13 @@ double draw(Regime r, Scalar s, Rng& rng) {
 
 }  // namespace
 
+double draw_value(Regime regime, Scalar scalar, Rng& rng) {
+  double v = draw(regime, scalar, rng);
+  if (scalar == Scalar::Float && regime != Regime::NotFloat && std::isfinite(v))
+    v = static_cast<double>(static_cast<float>(v));
+  return v;
+}
+
 std::string to_string(Scalar s) {
   return s == Scalar::Float ? "float" : "double";
 }
@@ -197,12 +169,8 @@ Dataset<double> make_data(Regime regime, Index n, Index features, const LossSpec
   Dataset<double> d;
   d.x.resize(n, features);
   for (Index i = 0; i < n; ++i)
-    for (Index j = 0; j < features; ++j) {
-      double v = draw(regime, scalar, rng);
-      if (scalar == Scalar::Float && regime != Regime::NotFloat && std::isfinite(v))
-        v = static_cast<double>(static_cast<float>(v));  // the data a float run really sees
-      d.x(i, j) = v;
-    }
+    for (Index j = 0; j < features; ++j)
+      d.x(i, j) = draw_value(regime, scalar, rng);  // what a float run sees
   const Index k = loss_target_columns(loss, outputs);
   d.y.resize(n, k);
   for (Index i = 0; i < n; ++i)

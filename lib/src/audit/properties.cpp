@@ -48,13 +48,32 @@ Verdict freeze(const Case& c, const OptimizerFactory<T>& make) {
     v.applicable = false;
     return v;
   }
-  CaseRun<T> r = run_case<T>(c, make);
-  tag_run(v, c, r);
-  if (r.non_finite) {
+  // A parameter that turns NaN or inf at lr = 0 is judged against the exact rule from the
+  // same state (check_step): if the exact rule fails too (0/0 with eps = 0) or the working
+  // precision's range gives out (g*g overflowing in float), it is a Hazard of the rule;
+  // otherwise the implementation broke the freeze.
+  bool stopped = false;
+  auto w = walk_case<T>(c, make, [&](StepView<T>& s) {
+    if (auto f = non_finite_turn(s)) {
+      v.findings.push_back(*f);
+      v.tags.push_back(f->cls == FindingClass::Hazard ? "rule hazard" : "non-finite parameter");
+      stopped = true;
+      return false;
+    }
+    return true;
+  });
+  v.tags.push_back(optimizer_name(c.optimizer));
+  v.tags.push_back(to_string(c.scalar));
+  v.tags.push_back("regime:" + to_string(c.regime));
+  if (c.arch.has_buffers()) v.tags.push_back("batchnorm");
+  if (stopped) return v;
+  if (w.non_finite) {
+    v.tags.push_back("non-finite gradient");
     v.applicable = false;
     return v;
   }
-  compare_parameters(r, v, FindingClass::Violation, "at lr = 0 after " + std::to_string(r.steps) + " steps");
+  compare_parameters(w.initial, w.model, v, FindingClass::Violation,
+                     "at lr = 0 after " + std::to_string(w.steps) + " steps");
   return v;
 }
 
@@ -65,6 +84,15 @@ struct Entry {
 
 const Entry kProperties[] = {
     {"freeze", &prop_freeze},
+    {"test_loss_frozen", &prop_test_loss_frozen},
+    {"test_loss_tracks_buffers", &prop_test_loss_tracks_buffers},
+    {"train_loss_order", &prop_train_loss_order},
+    {"drift", &prop_drift},
+    {"state_advances", &prop_state_advances},
+    {"non_finite", &prop_non_finite},
+    {"continuity", &prop_continuity},
+    {"metamorphic", &prop_metamorphic},
+    {"independence", &prop_independence},
 };
 
 }  // namespace

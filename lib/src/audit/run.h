@@ -1,11 +1,18 @@
 #pragma once
 // Private to lib/src/audit: running a Case, and the comparisons several properties share.
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "zerolr/audit/properties.h"
+#include "zerolr/reference/step_check.h"
 #include "zerolr/spec_syntax.h"
 #include "zerolr/train/trainer.h"
 
@@ -47,12 +54,13 @@ struct CaseRun {
   std::int64_t steps = 0;
 };
 
-/// Runs the whole case: every epoch, with the test loss after each.
+/// Runs the whole case: every epoch, with the test loss after each. `start`, if given,
+/// replaces the model built from the seed (same architecture).
 template <class T>
-CaseRun<T> run_case(const Case& c, const OptimizerFactory<T>& make) {
+CaseRun<T> run_case(const Case& c, const OptimizerFactory<T>& make, const Sequential<T>* start = nullptr) {
   c.validate();
   CaseRun<T> r;
-  r.model = Sequential<T>(c.arch, c.model_seed);
+  r.model = start ? *start : Sequential<T>(c.arch, c.model_seed);
   r.initial = r.model;
   r.train = to_scalar<T>(c.train);
   r.test = to_scalar<T>(c.test);
@@ -81,18 +89,14 @@ void tag_run(Verdict& v, const Case& c, const CaseRun<T>& r) {
   if (r.non_finite) v.tags.push_back("non-finite gradient");
 }
 
-inline std::string entry_name(const std::string& tensor, Index i, const Matrix<double>& shape_of) {
-  (void)shape_of;
-  return tensor + "[" + std::to_string(i) + "]";
-}
-
 /// Compares every trainable parameter of the run with its initial value: a changed value
 /// is a finding of class `cls` (one per tensor, naming the first entry and counting the
 /// rest); +0 against -0 is a Note.
 template <class T>
-void compare_parameters(CaseRun<T>& r, Verdict& v, FindingClass cls, const std::string& context) {
-  auto before = r.initial.parameters();
-  auto after = r.model.parameters();
+void compare_parameters(Sequential<T>& initial, Sequential<T>& model, Verdict& v, FindingClass cls,
+                        const std::string& context) {
+  auto before = initial.parameters();
+  auto after = model.parameters();
   for (std::size_t t = 0; t < before.size(); ++t) {
     const Matrix<T>& a = *before[t].value;
     const Matrix<T>& b = *after[t].value;
@@ -119,6 +123,264 @@ void compare_parameters(CaseRun<T>& r, Verdict& v, FindingClass cls, const std::
                                    "] flipped the sign of zero " + context +
                                    (flips > 1 ? " (" + std::to_string(flips) + " entries)" : "")});
   }
+}
+
+template <class T>
+void compare_parameters(CaseRun<T>& r, Verdict& v, FindingClass cls, const std::string& context) {
+  compare_parameters(r.initial, r.model, v, cls, context);
+}
+
+template <class T>
+const OptimizerFactory<T>& factory_of(const Factories& f) {
+  if constexpr (std::is_same_v<T, float>)
+    return f.f32;
+  else
+    return f.f64;
+}
+
+/// Whether two values have the same bits (memcmp): +0 and -0 differ, equal NaNs agree.
+template <class T>
+bool same_bits(T a, T b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
+}
+
+template <class T>
+std::string text(T v) {
+  return format_real(static_cast<double>(v));
+}
+
+template <class T>
+double unit_roundoff() {
+  return std::numeric_limits<T>::epsilon() / 2;
+}
+
+/// Higham's gamma_m = m u / (1 - m u) for T, in double (+inf when m u >= 1).
+template <class T>
+double gamma_of(double m) {
+  const double mu = m * unit_roundoff<T>();
+  return mu < 1 ? mu / (1 - mu) * (1 + 0x1p-40) : std::numeric_limits<double>::infinity();
+}
+
+inline bool has_active_dropout(const Architecture& a) {
+  for (const auto& l : a.layers)
+    if (l.kind == LayerKind::Dropout && l.p > 0) return true;
+  return false;
+}
+
+/// "; first moved parameter 0.weight[3]: X -> Y", or "" if every parameter kept its value.
+template <class T>
+std::string first_moved(Sequential<T>& initial, Sequential<T>& model) {
+  auto a = initial.parameters(), b = model.parameters();
+  for (std::size_t t = 0; t < a.size(); ++t)
+    for (Index i = 0; i < a[t].value->size(); ++i) {
+      const T x = a[t].value->data()[i], y = b[t].value->data()[i];
+      if (!(x == y))
+        return "; first moved parameter " + a[t].name + "[" + std::to_string(i) + "]: " + text(x) + " -> " +
+               text(y);
+    }
+  return "";
+}
+
+/// The first parameter entry that is NaN or inf ("0.weight[2] = nan"), or "".
+template <class T>
+std::string first_non_finite(Sequential<T>& model, Index* count = nullptr) {
+  std::string first;
+  Index n = 0;
+  for (const auto& p : model.parameters())
+    for (Index i = 0; i < p.value->size(); ++i)
+      if (!std::isfinite(static_cast<double>(p.value->data()[i]))) {
+        if (first.empty()) first = p.name + "[" + std::to_string(i) + "] = " + text(p.value->data()[i]);
+        ++n;
+      }
+  if (count) *count = n;
+  return first;
+}
+
+/// The sample order of every epoch exactly as the trainer draws it, taken from the trainer
+/// itself (shuffling is not re-implemented): a probe Trainer<double> with the case's
+/// options but batch size 1 trains input(n),dense(1) on one-hot features (sample i is e_i)
+/// against targets far from any output, so the only nonzero entry of the weight gradient
+/// of step k is the sample that step saw; a recording optimizer reads it and never moves a
+/// weight. The order does not depend on the batch size (Trainer::epoch shuffles indices
+/// 0..n-1 with its own generator, then cuts batches), so order[e] cut into chunks of
+/// batch_size are the case's batches of epoch e.
+std::vector<std::vector<Index>> trainer_order(const Case& c);
+
+/// The rows `order[start .. start+count)` of `m`.
+template <class T>
+Matrix<T> gather_rows(const Matrix<T>& m, const std::vector<Index>& order, Index start, Index count) {
+  Matrix<T> out(count, m.cols());
+  for (Index r = 0; r < count; ++r) out.row(r) = m.row(order[static_cast<std::size_t>(start + r)]);
+  return out;
+}
+
+/// What one step of a lockstep walk exposes: the batch, the lr, the model, optimizer and
+/// parameter values before the step, and the trainer's model and optimizer after it (the
+/// gradients of the step are in trainer-model parameters' grad).
+template <class T>
+struct StepView {
+  std::int64_t k = 0;  ///< 0-based step
+  int epoch = 0;
+  T lr = T(0);
+  T loss = T(0);  ///< the batch loss Trainer::step returned
+  const Matrix<T>* x = nullptr;
+  const Matrix<T>* y = nullptr;
+  Sequential<T>* before = nullptr;
+  const Optimizer<T>* before_opt = nullptr;
+  const std::vector<Matrix<T>>* w_prev = nullptr;
+  Sequential<T>* model = nullptr;
+  Optimizer<T>* opt = nullptr;
+};
+
+template <class T>
+struct WalkResult {
+  Sequential<T> initial, model;
+  std::unique_ptr<Optimizer<T>> opt;
+  std::int64_t steps = 0;
+  bool non_finite = false;  ///< a step met a non-finite gradient; the walk stopped there
+};
+
+/// Steps the case through Trainer::step, batch by batch in the trainer's own order
+/// (trainer_order) with the trainer's lr (TrainOptions schedule at the trainer's step t),
+/// calling on_step(StepView&) after each step; on_step returns false to stop. Stops at the
+/// first non-finite gradient (any policy).
+template <class T, class F>
+WalkResult<T> walk_case(const Case& c, const OptimizerFactory<T>& make, F&& on_step) {
+  c.validate();
+  WalkResult<T> w;
+  w.model = Sequential<T>(c.arch, c.model_seed);
+  w.initial = w.model;
+  const Dataset<T> train = to_scalar<T>(c.train);
+  w.opt = make(with_lr(c.optimizer, 1.0));
+  const TrainOptions options = train_options(c);
+  Trainer<T> trainer(w.model, c.loss, *w.opt, options);
+  const auto order = trainer_order(c);
+  const Index n = train.size(), bs = c.batch_size;
+  for (int e = 0; e < c.epochs; ++e)
+    for (Index start = 0; start < n; start += bs) {
+      const Index rows = std::min(bs, n - start);
+      const Matrix<T> xb = gather_rows(train.x, order[static_cast<std::size_t>(e)], start, rows);
+      const Matrix<T> yb = gather_rows(train.y, order[static_cast<std::size_t>(e)], start, rows);
+      const T lr = static_cast<T>(options.schedule.lr(base_lr(w.opt->spec()), trainer.steps_taken()));
+      Sequential<T> before = w.model;
+      const auto before_opt = w.opt->clone();
+      std::vector<Matrix<T>> w_prev;
+      for (const auto& p : w.model.parameters()) w_prev.push_back(*p.value);
+      StepView<T> view;
+      view.k = trainer.steps_taken();
+      view.epoch = e;
+      view.lr = lr;
+      try {
+        view.loss = trainer.step(xb, yb, lr);
+      } catch (const NonFiniteGradientError&) {
+        w.non_finite = true;
+        return w;
+      }
+      w.steps = trainer.steps_taken();
+      if (trainer.last_outcome().non_finite) {
+        w.non_finite = true;
+        return w;
+      }
+      view.x = &xb;
+      view.y = &yb;
+      view.before = &before;
+      view.before_opt = before_opt.get();
+      view.w_prev = &w_prev;
+      view.model = &w.model;
+      view.opt = w.opt.get();
+      if (!on_step(view)) return w;
+    }
+  return w;
+}
+
+/// Whether this step turned a finite parameter NaN or inf (with finite gradients: walk_case
+/// stops before a non-finite gradient), judged against the exact rule from the same state:
+/// a Hazard of the rule when the exact rule fails too (a 0/0 of its settings, such as Adagrad
+/// with eps = 0 on a zero gradient) or when the working precision's range gives out (g*g
+/// overflowing in float); a Violation of the implementation otherwise.
+template <class T>
+std::optional<Finding> non_finite_turn(const StepView<T>& s) {
+  const auto params = s.model->parameters();
+  for (std::size_t t = 0; t < params.size(); ++t) {
+    const Matrix<T>& prev = (*s.w_prev)[t];
+    const Matrix<T>& now = *params[t].value;
+    for (Index i = 0; i < now.size(); ++i) {
+      if (!std::isfinite(prev.data()[i]) || std::isfinite(now.data()[i])) continue;
+      const StepCheck cs =
+          check_step(*s.before_opt, t, prev.data(), params[t].grad->data(), now.size(), s.lr, now.data());
+      const bool hazard = cs.nonfinite_mismatches == 0 || cs.range_limited;
+      return Finding{
+          hazard ? FindingClass::Hazard : FindingClass::Violation,
+          params[t].name + "[" + std::to_string(i) + "] became " +
+              format_real(static_cast<double>(now.data()[i])) + " with finite gradients at step " +
+              std::to_string(s.k + 1) + " (lr " + format_real(static_cast<double>(s.lr)) + ")" +
+              (hazard ? (cs.range_limited ? ": the optimizer's arithmetic left the working precision's range"
+                                          : ": the exact rule fails there too (a 0/0 of its settings)")
+                      : ": the exact rule from the same state stays finite")};
+    }
+  }
+  return std::nullopt;
+}
+
+/// Walks the case and returns the first non_finite_turn, if any.
+template <class T>
+std::optional<Finding> rule_failure(const Case& c, const OptimizerFactory<T>& make);
+
+/// Checks this step of every tensor with check_step against the reference from the same
+/// state. A range-limited tensor step adds the tag "range-limited" and is not judged; a
+/// ratio above 1 is a violation naming the step, tensor and entry.
+template <class T>
+void judge_step(Verdict& v, const StepView<T>& s) {
+  const auto params = s.model->parameters();
+  for (std::size_t t = 0; t < params.size(); ++t) {
+    const StepCheck sc = check_step(*s.before_opt, t, (*s.w_prev)[t].data(), params[t].grad->data(),
+                                    params[t].value->size(), s.lr, params[t].value->data());
+    if (sc.range_limited) {
+      if (std::find(v.tags.begin(), v.tags.end(), "range-limited") == v.tags.end())
+        v.tags.push_back("range-limited");
+      continue;
+    }
+    if (sc.max_ratio > 1 || sc.nonfinite_mismatches > 0)
+      v.findings.push_back(
+          {FindingClass::Violation,
+           "step " + std::to_string(s.k + 1) + " (lr " + text(s.lr) + "): " + params[t].name + "[" +
+               std::to_string(sc.worst) + "] became " + format_real(sc.worst_computed) +
+               " but the reference step gives " + format_real(sc.worst_reference) + ": error " +
+               format_real(std::abs(sc.worst_computed - sc.worst_reference)) + " over a budget of " +
+               format_real(sc.worst_budget) + " (ratio " + format_real(sc.max_ratio) + ")"});
+  }
+}
+
+/// Counts violations (drivers need only the first few; the walk stops early past a cap).
+inline std::size_t violation_count(const Verdict& v) {
+  std::size_t n = 0;
+  for (const auto& f : v.findings) n += f.cls == FindingClass::Violation;
+  return n;
+}
+
+template <class T>
+std::optional<Finding> rule_failure(const Case& c, const OptimizerFactory<T>& make) {
+  std::optional<Finding> found;
+  walk_case<T>(c, make, [&](StepView<T>& s) {
+    found = non_finite_turn(s);
+    return !found.has_value();
+  });
+  return found;
+}
+
+/// For the properties that judge a whole run: when the run turns a parameter non-finite, a
+/// hazard of the rule makes the property not applicable (the finding is kept, tagged "rule
+/// hazard"); a violation is reported. Returns true when the caller should stop.
+template <class T>
+bool stop_at_rule_failure(Verdict& v, const Case& c, const OptimizerFactory<T>& make) {
+  const auto f = rule_failure<T>(c, make);
+  if (!f) return false;
+  v.findings.push_back(*f);
+  if (f->cls == FindingClass::Hazard) {
+    v.tags.push_back("rule hazard");
+    v.applicable = false;
+  }
+  return true;
 }
 
 }  // namespace zerolr

@@ -18,6 +18,7 @@
 #include "zerolr/nn/loss.h"
 #include "zerolr/optim/spec.h"
 #include "zerolr/optim/step.h"
+#include "zerolr/random.h"
 #include "zerolr/train/dataset.h"
 
 namespace zerolr {
@@ -67,6 +68,10 @@ struct Case {
   /// Throws SpecError or ShapeError if the parts do not fit together.
   void validate() const;
 };
+
+/// One value from a regime (as make_data draws features), rounded to float for Scalar::Float
+/// except in the NotFloat regime.
+double draw_value(Regime regime, Scalar scalar, Rng& rng);
 
 /// Makes a dataset of n samples for `arch` and `loss` with features from `regime`:
 /// targets fit the loss (class indices for cross_entropy, 0/1 for bce, normal otherwise).

@@ -57,6 +57,83 @@ struct Factories {
 ///    Not applicable if some lr is nonzero or a gradient is non-finite.
 Verdict prop_freeze(const Case& c, const Factories& f = Factories::library());
 
+/// 2a. Test loss frozen: if every lr is 0, the architecture has no BatchNorm and every
+///     gradient is finite, the Eval-mode test loss after every epoch has the same bits
+///     (memcmp) as the initial model's. Dropout is allowed (Eval mode is deterministic).
+///     Not applicable with a nonzero lr, BatchNorm, or a non-finite gradient.
+Verdict prop_test_loss_frozen(const Case& c, const Factories& f = Factories::library());
+
+/// 2b. Test loss tracks buffers: if every lr is 0, the architecture has BatchNorm and every
+///     gradient is finite, every parameter keeps its value, and the trained model with its
+///     initial buffers put back has the initial model's Eval-mode test loss bit for bit.
+///     Tags "buffers moved"/"buffers unchanged" and "test loss changed"/"test loss unchanged"
+///     record what the run did. Not applicable with a nonzero lr, without BatchNorm, or with
+///     a non-finite gradient.
+Verdict prop_test_loss_tracks_buffers(const Case& c, const Factories& f = Factories::library());
+
+/// 3. Training-loss order: if every lr is 0, shuffling is on, there is no BatchNorm and no
+///    Dropout with p > 0, epochs >= 2, and every gradient and training loss is finite, then
+///    every epoch's training loss differs from epoch 1's by at most the sum of their rigorous
+///    error bounds (per-batch bounded_forward loss bounds weighted by n_b/N, plus
+///    gamma_{B+1} sum n_b|L_b|/N and (B+2) denorm_min for the weighted mean over B batches,
+///    batches in the trainer's own order), and the float128 replay's epoch losses agree with
+///    epoch 1's to within max(2^-100 relative, the working bounds scaled by 2^-113/u).
+///    Otherwise not applicable.
+Verdict prop_train_loss_order(const Case& c, const Factories& f = Factories::library());
+
+/// 4. Drift: for a case of at most 64 steps whose gradients are all finite (any lrs), at
+///    every step, in the trainer's batch order and lr, (a) the batch loss is within its
+///    bounded_forward bound of the float128 loss of the same weights and batch, and (b) every
+///    tensor's update is within check_step's budget against the reference step from the
+///    same state; range-limited steps are tagged "range-limited" and not judged.
+///    Not applicable above 64 steps or with a non-finite gradient.
+Verdict prop_drift(const Case& c, const Factories& f = Factories::library());
+
+/// 5. State advances: for a case of at most 64 steps whose lrs start with w >= 1 zeros
+///    followed by a positive lr that the run reaches, and whose gradients are all finite:
+///    every step passes check_step (as in drift; the reference starts from the state the zero
+///    steps advanced), every parameter has its initial value after the w warm-up steps, and
+///    after the run every tensor's step_count equals the number of steps taken.
+///    Otherwise not applicable.
+Verdict prop_state_advances(const Case& c, const Factories& f = Factories::library());
+
+/// 6. Non-finite gradients: for a case whose run meets a NaN or inf gradient entry:
+///    under raise, the run throws NonFiniteGradientError and no parameter is NaN or inf
+///    afterwards; under skip, no parameter is NaN or inf and, if every lr is 0, every
+///    parameter keeps its value (a non-finite parameter with some lr > 0 is a Hazard);
+///    under apply (judged only when every lr is 0), some parameter becomes NaN or inf — the
+///    0 * NaN = NaN poisoning, reported as a Hazard naming the parameter — and it is a
+///    violation if none does. Not applicable if no gradient is non-finite, or under apply
+///    with a nonzero lr.
+Verdict prop_non_finite(const Case& c, const Factories& f = Factories::library());
+
+/// 7. Continuity in the lr: run with the case's lrs scaled by s in {1, 2^-6, 2^-10} and by 0
+///    (applicable when the largest lr is > 0 and all four runs have finite gradients and
+///    parameters). With D(s) = sum over all parameter entries of |w_i(s) - w_i(0)|, k the
+///    steps and u T's unit roundoff, it holds if
+///    D(2^-10) <= D(2^-6) / 2 + sum_i (4 k u max(|w_i(0)|, |w_i(2^-10)|) + 4 k denorm_min):
+///    for a rule whose update is O(lr) the movement shrinks about 16-fold between the two
+///    scales; an lr floor, or an update term that does not vanish with the lr, keeps it.
+Verdict prop_continuity(const Case& c, const Factories& f = Factories::library());
+
+/// 8. Metamorphic: (a) if a Dense layer of >= 2 units reaches another Dense layer through
+///    elementwise activations, BatchNorm1d and LayerNorm only, reversing its hidden units
+///    (rows of W1 and b1, the norms' per-feature parameters and buffers, columns of W2) keeps
+///    the initial model's Eval-mode test loss within the sum of the two bounded_forward loss
+///    bounds; when every lr is 0 and there is no BatchNorm, the same holds between the two
+///    models after running the case from each (unless a gradient is non-finite). (b) With
+///    >= 2 test samples, reversing their order keeps the test loss within the two bounds.
+///    Not applicable when neither (a) nor (b) applies; infinite bounds are tagged "unbounded".
+Verdict prop_metamorphic(const Case& c, const Factories& f = Factories::library());
+
+/// 9. Independence: for a case of at most 64 steps whose gradients are all finite, at every
+///    step (trainer order and lrs) (a) each tensor stepped on a fresh optimizer of its own,
+///    with the same gradients and lrs since the start, has the same bits as when all tensors
+///    are stepped together, and (b) stepping from the same state with tensor A's gradient
+///    replaced by 0.5 g + 1 leaves every other tensor's new value bit-identical.
+///    Not applicable above 64 steps or with a non-finite gradient.
+Verdict prop_independence(const Case& c, const Factories& f = Factories::library());
+
 /// The names of all properties, for the regressions replay and the tools.
 std::vector<std::string> property_names();
 /// Runs the property with that name; SpecError on an unknown name.

@@ -1,0 +1,376 @@
+// Properties about optimizer steps: each step against the reference, state at lr = 0,
+// non-finite gradients, continuity in the lr, and independence between tensors.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "audit/run.h"
+#include "zerolr/audit/properties.h"
+#include "zerolr/reference/bounds.h"
+#include "zerolr/reference/lift.h"
+#include "zerolr/scalar/reference.h"
+
+namespace zerolr {
+
+namespace {
+
+constexpr std::int64_t kMaxWalkSteps = 64;
+constexpr std::size_t kMaxViolations = 16;
+
+// ---- drift -------------------------------------------------------------------------------
+
+template <class T>
+Verdict drift(const Case& c, const OptimizerFactory<T>& make) {
+  Verdict v;
+  v.property = "drift";
+  if (c.total_steps() > kMaxWalkSteps) {
+    v.applicable = false;
+    return v;
+  }
+  v.tags.push_back(optimizer_name(c.optimizer));
+  v.tags.push_back(to_string(c.scalar));
+  if (c.arch.has_buffers()) v.tags.push_back("batchnorm");
+  if (c.arch.has_dropout()) v.tags.push_back("dropout");
+  if (c.shuffle) v.tags.push_back("shuffled");
+  auto w = walk_case<T>(c, make, [&](StepView<T>& s) {
+    Sequential<T> m = *s.before;
+    const BoundedForward<T> bf = bounded_forward(m, *s.x, Mode::Train, &c.loss, s.y);
+    if (!same_bits(bf.loss, s.loss))
+      v.findings.push_back({FindingClass::Violation, "step " + std::to_string(s.k + 1) +
+                                                         ": the trainer's batch loss " + text(s.loss) +
+                                                         " is not bounded_forward's " + text(bf.loss)});
+    if (std::isfinite(bf.loss_bound) && std::isfinite(static_cast<double>(s.loss))) {
+      Sequential<Reference> ref = lift<Reference>(*s.before);
+      const Reference exact =
+          loss_value(c.loss, ref.forward(lift<Reference>(*s.x), Mode::Train), lift<Reference>(*s.y));
+      const Reference err = abs(Reference(s.loss) - exact);
+      // The reference's own rounding (2^-113 per operation) is far below the slack added here.
+      if (err > Reference(bf.loss_bound) * Reference(1 + 0x1p-40) + Reference(0x1p-100) * abs(exact))
+        v.findings.push_back({FindingClass::Violation,
+                              "step " + std::to_string(s.k + 1) + ": the batch loss " + text(s.loss) +
+                                  " is " + format_real(static_cast<double>(err)) + " from the exact loss " +
+                                  format_real(static_cast<double>(exact)) +
+                                  " of the same weights, above its bound " + format_real(bf.loss_bound)});
+    } else {
+      v.tags.push_back("unbounded loss");
+    }
+    judge_step(v, s);
+    return violation_count(v) < kMaxViolations;
+  });
+  if (w.non_finite) {
+    v.applicable = false;
+    v.tags.push_back("non-finite gradient");
+  }
+  return v;
+}
+
+// ---- state_advances ----------------------------------------------------------------------
+
+template <class T>
+void compare_values(Verdict& v, Sequential<T>& initial, Sequential<T>& model, const std::string& context) {
+  auto a = initial.parameters(), b = model.parameters();
+  for (std::size_t t = 0; t < a.size(); ++t) {
+    Index changed = 0, first = -1;
+    for (Index i = 0; i < a[t].value->size(); ++i)
+      if (!(a[t].value->data()[i] == b[t].value->data()[i])) {
+        if (first < 0) first = i;
+        ++changed;
+      }
+    if (changed > 0)
+      v.findings.push_back({FindingClass::Violation,
+                            a[t].name + "[" + std::to_string(first) + "] changed from " +
+                                text(a[t].value->data()[first]) + " to " + text(b[t].value->data()[first]) +
+                                " " + context +
+                                (changed > 1 ? " (" + std::to_string(changed) + " entries changed)" : "")});
+  }
+}
+
+template <class T>
+Verdict state_advances(const Case& c, const OptimizerFactory<T>& make) {
+  Verdict v;
+  v.property = "state_advances";
+  std::int64_t warmup = 0;
+  while (warmup < static_cast<std::int64_t>(c.lrs.size()) && c.lrs[static_cast<std::size_t>(warmup)] == 0)
+    ++warmup;
+  if (warmup < 1 || warmup >= static_cast<std::int64_t>(c.lrs.size()) || c.total_steps() <= warmup ||
+      c.total_steps() > kMaxWalkSteps) {
+    v.applicable = false;
+    return v;
+  }
+  v.tags.push_back(optimizer_name(c.optimizer));
+  v.tags.push_back(to_string(c.scalar));
+  v.tags.push_back("warm-up " + std::to_string(warmup));
+  bool rule_hazard = false;
+  auto w = walk_case<T>(c, make, [&](StepView<T>& s) {
+    if (auto f = non_finite_turn(s)) {
+      v.findings.push_back(*f);
+      if (f->cls == FindingClass::Hazard) {
+        v.tags.push_back("rule hazard");
+        v.applicable = false;
+        rule_hazard = true;
+      }
+      return false;
+    }
+    judge_step(v, s);
+    if (s.k + 1 == warmup) {
+      Sequential<T> initial(c.arch, c.model_seed);
+      compare_values(v, initial, *s.model, "over the zero warm-up of " + std::to_string(warmup) + " steps");
+    }
+    return violation_count(v) < kMaxViolations;
+  });
+  if (w.non_finite) {
+    v.applicable = false;
+    v.tags.push_back("non-finite gradient");
+    return v;
+  }
+  if (rule_hazard || w.steps != c.total_steps()) return v;  // stopped at a hazard or the violation cap
+  const auto params = w.model.parameters();
+  for (std::size_t t = 0; t < params.size(); ++t)
+    if (w.opt->step_count(t) != w.steps)
+      v.findings.push_back({FindingClass::Violation, params[t].name + ": the optimizer's step count is " +
+                                                         std::to_string(w.opt->step_count(t)) + " after " +
+                                                         std::to_string(w.steps) + " steps (" +
+                                                         std::to_string(warmup) + " of them at lr = 0)"});
+  return v;
+}
+
+// ---- non_finite --------------------------------------------------------------------------
+
+template <class T>
+Verdict non_finite(const Case& c, const OptimizerFactory<T>& make) {
+  Verdict v;
+  v.property = "non_finite";
+  if (c.policy == NonFinitePolicy::Apply && !c.all_lr_zero()) {
+    v.applicable = false;
+    return v;
+  }
+  CaseRun<T> r = run_case<T>(c, make);
+  tag_run(v, c, r);
+  v.tags.push_back("policy:" + to_string(c.policy));
+  if (!r.non_finite) {
+    v.applicable = false;
+    return v;
+  }
+  Index bad = 0;
+  const std::string where = first_non_finite(r.model, &bad);
+  const std::string count = bad > 1 ? " (" + std::to_string(bad) + " entries)" : "";
+  switch (c.policy) {
+    case NonFinitePolicy::Raise: {
+      if (!r.raised)
+        v.findings.push_back(
+            {FindingClass::Violation, "a gradient was non-finite but the run did not raise"});
+      // The raising step must change nothing: the parameters stay as the last completed step
+      // left them (a divergence at lr > 0 before it is not the policy's business).
+      std::vector<Matrix<T>> last;
+      auto w = walk_case<T>(c, make, [&](StepView<T>& s) {
+        last.clear();
+        for (const auto& p : s.model->parameters()) last.push_back(*p.value);
+        return true;
+      });
+      if (last.empty())
+        for (const auto& p : w.initial.parameters()) last.push_back(*p.value);
+      const auto now = w.model.parameters();
+      for (std::size_t t = 0; t < now.size(); ++t)
+        for (Index i = 0; i < now[t].value->size(); ++i)
+          if (!same_bits(last[t].data()[i], now[t].value->data()[i])) {
+            v.findings.push_back({FindingClass::Violation,
+                                  "the step that raised NonFiniteGradientError (" + r.error + ") changed " +
+                                      now[t].name + "[" + std::to_string(i) + "] from " +
+                                      text(last[t].data()[i]) + " to " + text(now[t].value->data()[i])});
+            t = now.size();
+            break;
+          }
+      (void)where;
+      (void)count;
+      break;
+    }
+    case NonFinitePolicy::Skip:
+      if (c.all_lr_zero())
+        compare_parameters(r, v, FindingClass::Violation, "at lr = 0 under the skip policy");
+      if (!where.empty())
+        v.findings.push_back({c.all_lr_zero() ? FindingClass::Violation : FindingClass::Hazard,
+                              "under the skip policy parameter " + where + count});
+      break;
+    case NonFinitePolicy::Apply:
+      if (where.empty()) {
+        v.findings.push_back(
+            {FindingClass::Violation,
+             "under the apply policy at lr = 0 a gradient was non-finite, yet every parameter "
+             "stayed finite: the non-finite step was not applied" +
+                 first_moved(r.initial, r.model)});
+      } else {
+        v.tags.push_back("nan poisoning");
+        v.findings.push_back(
+            {FindingClass::Hazard,
+             "under the apply policy at lr = 0, 0 * NaN = NaN poisoned parameter " + where + count});
+      }
+      break;
+  }
+  return v;
+}
+
+// ---- continuity --------------------------------------------------------------------------
+
+template <class T>
+Verdict continuity(const Case& c, const OptimizerFactory<T>& make) {
+  Verdict v;
+  v.property = "continuity";
+  const double top = *std::max_element(c.lrs.begin(), c.lrs.end());
+  if (!(top > 0)) {
+    v.applicable = false;
+    return v;
+  }
+  // Scales 1, 2^-6 = 1/64, 2^-10 and 0; powers of two scale every lr exactly.
+  const double scales[] = {1.0, 0x1p-6, 0x1p-10, 0.0};
+  std::vector<CaseRun<T>> runs;
+  for (double s : scales) {
+    Case scaled = c;
+    for (double& lr : scaled.lrs) lr *= s;
+    runs.push_back(run_case<T>(scaled, make));
+    if (runs.back().non_finite || !first_non_finite(runs.back().model).empty()) {
+      v.applicable = false;
+      v.tags.push_back("non-finite");
+      return v;
+    }
+  }
+  tag_run(v, c, runs[0]);
+  const double k = static_cast<double>(runs[0].steps);
+  const double u = unit_roundoff<T>();
+  const double tiny = static_cast<double>(std::numeric_limits<T>::denorm_min());
+  auto p1 = runs[0].model.parameters(), pm = runs[1].model.parameters(), ps = runs[2].model.parameters(),
+       p0 = runs[3].model.parameters();
+  // Sums over all entries (one tensor's worth per row), so that entries whose gradient is
+  // rounding noise (mathematically zero) cannot decide alone.
+  double d1 = 0, dm = 0, ds = 0, slack = 0;
+  std::string worst;
+  double worst_excess = -1;
+  for (std::size_t t = 0; t < p0.size(); ++t) {
+    double tm = 0, ts = 0, tslack = 0, entry_excess = -1;
+    Index entry = 0;
+    for (Index i = 0; i < p0[t].value->size(); ++i) {
+      const double w0 = static_cast<double>(p0[t].value->data()[i]);
+      const double ws = static_cast<double>(ps[t].value->data()[i]);
+      const double a = std::abs(static_cast<double>(pm[t].value->data()[i]) - w0), b = std::abs(ws - w0);
+      d1 += std::abs(static_cast<double>(p1[t].value->data()[i]) - w0);
+      tm += a;
+      ts += b;
+      tslack += 4 * k * u * std::max(std::abs(w0), std::abs(ws)) + 4 * k * tiny;
+      if (b - a / 2 > entry_excess) {
+        entry_excess = b - a / 2;
+        entry = i;
+      }
+    }
+    dm += tm;
+    ds += ts;
+    slack += tslack;
+    if (ts - tm / 2 - tslack > worst_excess) {
+      worst_excess = ts - tm / 2 - tslack;
+      worst = p0[t].name + "[" + std::to_string(entry) + "] (moves by " +
+              format_real(
+                  std::abs(static_cast<double>(ps[t].value->data()[entry] - p0[t].value->data()[entry]))) +
+              " at 2^-10 and " +
+              format_real(
+                  std::abs(static_cast<double>(pm[t].value->data()[entry] - p0[t].value->data()[entry]))) +
+              " at 2^-6; the tensor's total movement is " + format_real(ts) + " against " + format_real(tm) +
+              ")";
+    }
+  }
+  const double allowed = (dm / 2 + slack) * (1 + 0x1p-40);
+  if (ds > allowed)
+    v.findings.push_back({FindingClass::Violation,
+                          "with the lrs scaled by 2^-10 the parameters move in total by " + format_real(ds) +
+                              " from their lr = 0 values, more than half the movement at 2^-6 (" +
+                              format_real(dm) + ") plus rounding slack " + format_real(slack) +
+                              ": the update does not vanish with the lr (movement at scale 1: " +
+                              format_real(d1) + "); worst tensor " + worst});
+  return v;
+}
+
+// ---- independence ------------------------------------------------------------------------
+
+template <class T>
+Verdict independence(const Case& c, const OptimizerFactory<T>& make) {
+  Verdict v;
+  v.property = "independence";
+  if (c.total_steps() > kMaxWalkSteps) {
+    v.applicable = false;
+    return v;
+  }
+  v.tags.push_back(optimizer_name(c.optimizer));
+  v.tags.push_back(to_string(c.scalar));
+  std::vector<std::unique_ptr<Optimizer<T>>> fresh;
+  std::vector<Matrix<T>> own;
+  std::vector<bool> diverged;
+  auto w = walk_case<T>(c, make, [&](StepView<T>& s) {
+    const auto params = s.model->parameters();
+    const std::size_t nt = params.size();
+    if (fresh.empty()) {
+      for (std::size_t t = 0; t < nt; ++t) {
+        fresh.push_back(make(with_lr(c.optimizer, 1.0)));
+        own.push_back((*s.w_prev)[t]);
+      }
+      diverged.assign(nt, false);
+    }
+    // Each tensor on an optimizer of its own, with the same gradients and lrs.
+    for (std::size_t t = 0; t < nt; ++t) {
+      if (diverged[t]) continue;
+      fresh[t]->step_tensor(t, own[t].data(), params[t].grad->data(), own[t].size(), s.lr);
+      for (Index i = 0; i < own[t].size(); ++i)
+        if (!same_bits(own[t].data()[i], params[t].value->data()[i])) {
+          v.findings.push_back(
+              {FindingClass::Violation, "step " + std::to_string(s.k + 1) + ": " + params[t].name + "[" +
+                                            std::to_string(i) + "] is " + text(params[t].value->data()[i]) +
+                                            " when every tensor is stepped together, but " +
+                                            text(own[t].data()[i]) + " on an optimizer of its own"});
+          diverged[t] = true;
+          break;
+        }
+    }
+    // Perturbing tensor a's gradient must not change any other tensor's new value.
+    for (std::size_t a = 0; a < nt; ++a) {
+      auto opt = s.before_opt->clone();
+      for (std::size_t b = 0; b < nt; ++b) {
+        Matrix<T> p = (*s.w_prev)[b];
+        Matrix<T> g = *params[b].grad;
+        if (b == a) g = (g.array() * T(0.5) + T(1)).matrix();
+        opt->step_tensor(b, p.data(), g.data(), p.size(), s.lr);
+        if (b == a) continue;
+        for (Index i = 0; i < p.size(); ++i)
+          if (!same_bits(p.data()[i], params[b].value->data()[i])) {
+            v.findings.push_back(
+                {FindingClass::Violation, "step " + std::to_string(s.k + 1) +
+                                              ": perturbing the gradient of " + params[a].name + " changed " +
+                                              params[b].name + "[" + std::to_string(i) + "] from " +
+                                              text(params[b].value->data()[i]) + " to " + text(p.data()[i])});
+            break;
+          }
+      }
+    }
+    return violation_count(v) < kMaxViolations;
+  });
+  if (w.non_finite) {
+    v.applicable = false;
+    v.tags.push_back("non-finite gradient");
+  }
+  return v;
+}
+
+}  // namespace
+
+Verdict prop_drift(const Case& c, const Factories& f) {
+  return c.scalar == Scalar::Float ? drift<float>(c, f.f32) : drift<double>(c, f.f64);
+}
+Verdict prop_state_advances(const Case& c, const Factories& f) {
+  return c.scalar == Scalar::Float ? state_advances<float>(c, f.f32) : state_advances<double>(c, f.f64);
+}
+Verdict prop_non_finite(const Case& c, const Factories& f) {
+  return c.scalar == Scalar::Float ? non_finite<float>(c, f.f32) : non_finite<double>(c, f.f64);
+}
+Verdict prop_continuity(const Case& c, const Factories& f) {
+  return c.scalar == Scalar::Float ? continuity<float>(c, f.f32) : continuity<double>(c, f.f64);
+}
+Verdict prop_independence(const Case& c, const Factories& f) {
+  return c.scalar == Scalar::Float ? independence<float>(c, f.f32) : independence<double>(c, f.f64);
+}
+
+}  // namespace zerolr

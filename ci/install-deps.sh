@@ -8,8 +8,10 @@ packages=(
   libeigen3-dev libboost-dev libmpfr-dev libgmp-dev
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
+  libtorch-dev
 )
-# Optional extras, named by the caller: ZEROLR_EXTRA_PACKAGES="libtorch-dev afl++".
+# libtorch-dev is the real client the audit runs against (clients/libtorch, ctest label client).
+# Optional extras, named by the caller: ZEROLR_EXTRA_PACKAGES="afl++".
 if [[ -n "${ZEROLR_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"$ZEROLR_EXTRA_PACKAGES"
   packages+=("${extra[@]}")

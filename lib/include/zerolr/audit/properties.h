@@ -107,13 +107,14 @@ Verdict prop_state_advances(const Case& c, const Factories& f = Factories::libra
 ///    with a nonzero lr.
 Verdict prop_non_finite(const Case& c, const Factories& f = Factories::library());
 
-/// 7. Continuity in the lr: run with the case's lrs scaled by s in {1, 2^-6, 2^-10} and by 0
-///    (applicable when the largest lr is > 0 and all four runs have finite gradients and
-///    parameters). With D(s) = sum over all parameter entries of |w_i(s) - w_i(0)|, k the
-///    steps and u T's unit roundoff, it holds if
-///    D(2^-10) <= D(2^-6) / 2 + sum_i (4 k u max(|w_i(0)|, |w_i(2^-10)|) + 4 k denorm_min):
-///    for a rule whose update is O(lr) the movement shrinks about 16-fold between the two
-///    scales; an lr floor, or an update term that does not vanish with the lr, keeps it.
+/// 7. Continuity in the lr: run with the case's lrs scaled by s = 2^-4j (j = 0..10) and by 0
+///    (applicable when the largest lr is > 0 and every run stays finite). With D(s) the sum
+///    over all parameter entries of |w_i(s) - w_i(0)|, k the steps and u T's unit roundoff,
+///    slack(s) = sum_i (4 k u max(|w_i(0)|, |w_i(s)|) + 4 k denorm_min): at s = 2^-40 either
+///    D(s) <= 4 slack(s) (the change has vanished into rounding), or D(s)/s is at most twice
+///    D(s)/s at 2^-36 (the change is proportional to the lr). Larger scales are not judged:
+///    a step m/(|g|+eps) can be huge for small g, so the linear regime may start late. An lr
+///    floor, or an update term that does not vanish with the lr, breaks it.
 Verdict prop_continuity(const Case& c, const Factories& f = Factories::library());
 
 /// 8. Metamorphic: (a) if a Dense layer of >= 2 units reaches another Dense layer through

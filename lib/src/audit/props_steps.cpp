@@ -264,14 +264,21 @@ Verdict continuity(const Case& c, const OptimizerFactory<T>& make) {
       }
   }
   auto text_scale = [](int j) { return "2^-" + std::to_string(4 * j); };
-  // Judged at the small end, where O(eta) is a statement: at the two smallest scales, either
-  // the movement has vanished into rounding, or it scales with s (D(s)/s no longer grows;
-  // an lr floor makes it grow 16-fold per scale).
+  // Judged at the small end, where O(eta) is a statement: at the smallest scale either the
+  // movement has vanished into rounding, or the movement per unit of lr stays bounded. A
+  // rule that does not vanish with the lr (an lr floor, a term without lr) grows that ratio
+  // 16-fold at every scale; rounding noise in an ill-conditioned direction (centered RMSprop
+  // on 1e28-scale data) makes it jump irregularly but not grow steadily. So the violation is
+  // a steady growth: at least 8-fold at each of the last three scale steps.
   const auto last = static_cast<std::size_t>(kScales - 1), prev = last - 1;
   const bool vanished = moved[last] <= 4 * slack[last];
-  const double r_prev = moved[prev] / scale[prev], r_last = moved[last] / scale[last];
+  auto ratio = [&](std::size_t j) { return moved[j] / scale[j]; };
+  bool steady_growth = !vanished;
+  for (std::size_t j = last - 3; j < last && steady_growth; ++j)
+    steady_growth = moved[j] > 0 && ratio(j + 1) > 8 * ratio(j);
+  const double r_prev = ratio(prev), r_last = ratio(last);
   v.tags.push_back(vanished ? "vanishes into rounding" : "linear at " + text_scale(kScales - 1));
-  if (!vanished && r_last > 2 * r_prev * (1 + 0x1p-40))
+  if (steady_growth)
     v.findings.push_back(
         {FindingClass::Violation,
          "with the lrs scaled by " + text_scale(kScales - 1) + " the parameters still move in total by " +

@@ -111,10 +111,12 @@ Verdict prop_non_finite(const Case& c, const Factories& f = Factories::library()
 ///    (applicable when the largest lr is > 0 and every run stays finite). With D(s) the sum
 ///    over all parameter entries of |w_i(s) - w_i(0)|, k the steps and u T's unit roundoff,
 ///    slack(s) = sum_i (4 k u max(|w_i(0)|, |w_i(s)|) + 4 k denorm_min): at s = 2^-40 either
-///    D(s) <= 4 slack(s) (the change has vanished into rounding), or D(s)/s is at most twice
-///    D(s)/s at 2^-36 (the change is proportional to the lr). Larger scales are not judged:
-///    a step m/(|g|+eps) can be huge for small g, so the linear regime may start late. An lr
-///    floor, or an update term that does not vanish with the lr, breaks it.
+///    D(s) <= 4 slack(s) (the change has vanished into rounding), or D(s)/s has not grown at
+///    least 8-fold at each of the last three scale steps (2^-28 to 2^-40): the change stays
+///    proportional to the lr, up to rounding noise in an ill-conditioned direction. Larger
+///    scales are not judged: a step m/(|g|+eps) can be huge for small g, so the linear regime
+///    may start late. An lr floor, or an update term without lr, grows D(s)/s 16-fold per
+///    scale and breaks it.
 Verdict prop_continuity(const Case& c, const Factories& f = Factories::library());
 
 /// 8. Metamorphic: (a) if a Dense layer of >= 2 units reaches another Dense layer through

@@ -144,6 +144,9 @@ Verdict non_finite(const Case& c, const OptimizerFactory<T>& make) {
     v.applicable = false;
     return v;
   }
+  // A NaN that a finite step makes (Adagrad with eps = 0 on a zero gradient) is the rule's
+  // hazard or freeze's violation, not this property's business.
+  if (stop_at_rule_failure<T>(v, c, make)) return v;
   CaseRun<T> r = run_case<T>(c, make);
   tag_run(v, c, r);
   v.tags.push_back("policy:" + to_string(c.policy));

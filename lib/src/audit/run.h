@@ -12,20 +12,17 @@
 #include <vector>
 
 #include "zerolr/audit/properties.h"
+#include "zerolr/reference/lift.h"
 #include "zerolr/reference/step_check.h"
 #include "zerolr/spec_syntax.h"
 #include "zerolr/train/trainer.h"
 
 namespace zerolr {
 
+/// The case's data (kept in double) as the run's scalar: float rounds, double is exact.
 template <class T>
 Dataset<T> to_scalar(const Dataset<double>& d) {
-  Dataset<T> out;
-  out.x = d.x.template cast<T>();
-  out.y = d.y.template cast<T>();
-  out.feature_names = d.feature_names;
-  out.target_name = d.target_name;
-  return out;
+  return lift<T>(d);  // a cast entry by entry, whichever way it goes
 }
 
 /// The trainer options a case stands for: lr(t) = lrs[min(t, last)] through a base lr of 1

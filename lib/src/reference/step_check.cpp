@@ -158,6 +158,14 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
       budget = kStepBudgetRoundings * u * static_cast<double>(scale) + formula + tiny;
       const double err = static_cast<double>(abs(R(w_after[i]) - exact));
       ratio = err / budget;
+      // When the formula's predicted error in T is as large as the update itself, T keeps no
+      // correct digit of the step (centered RMSprop: v - grad_avg^2 below T's resolution), and
+      // first-order estimates stop applying: the step is precision-limited, judged like a
+      // range-limited one.
+      // (Only for an update T can resolve at all: larger than its rounding of w.)
+      const double update = static_cast<double>(abs(exact - R(w_prev[i])));
+      if (formula >= update && update > kStepBudgetRoundings * u * std::abs(static_cast<double>(w_prev[i])))
+        out.range_limited = true;
     } else if (std::isnan(computed) && isnan(exact)) {
       ratio = 0;
     } else if (!c_fin && !r_fin && computed == exact_d) {

@@ -36,8 +36,9 @@
 ///   + 16 (u_T / u_W) |w_W - w_ref|
 ///
 /// estimates what T's error may be (16 absorbs that the two evaluations round differently).
-/// A step whose direction (the reference step at lr = 1) exceeds T's range, or that starts
-/// from a state holding an infinity, is range_limited.
+/// A step whose direction (the reference step at lr = 1) exceeds T's range, that starts
+/// from a state holding an infinity, or whose formula term is as large as the update itself
+/// (T keeps no correct digit of the step), is range_limited.
 /// The tests measure the worst ratio error/budget on random steps of every optimizer; above 1
 /// is a finding.
 

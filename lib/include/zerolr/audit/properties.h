@@ -116,7 +116,8 @@ Verdict prop_non_finite(const Case& c, const Factories& f = Factories::library()
 ///    proportional to the lr, up to rounding noise in an ill-conditioned direction. Larger
 ///    scales are not judged: a step m/(|g|+eps) can be huge for small g, so the linear regime
 ///    may start late. An lr floor, or an update term without lr, grows D(s)/s 16-fold per
-///    scale and breaks it.
+///    scale and breaks it. With eps < 1e-12 in a rule that divides by sqrt(v) + eps, the
+///    direction is bounded only by |m| / eps and a failure is a Hazard of those settings.
 Verdict prop_continuity(const Case& c, const Factories& f = Factories::library());
 
 /// 8. Metamorphic: (a) if a Dense layer of >= 2 units reaches another Dense layer through

@@ -281,12 +281,23 @@ Verdict continuity(const Case& c, const OptimizerFactory<T>& make) {
     steady_growth = moved[j] > 0 && ratio(j + 1) > 8 * ratio(j);
   const double r_prev = ratio(prev), r_last = ratio(last);
   v.tags.push_back(vanished ? "vanishes into rounding" : "linear at " + text_scale(kScales - 1));
+  // Rules that divide by sqrt(v) + eps: with eps below 1e-12 the direction is bounded only by
+  // |m| / eps, which for a gradient at rounding-noise level is astronomically large; O(eta)
+  // then holds with a constant no finite scale can confirm. Such settings make a failure a
+  // hazard of degenerate hyperparameters, not a violation.
+  bool tiny_eps = false;
+  std::visit(
+      [&](const auto& st) {
+        if constexpr (requires { st.eps; }) tiny_eps = st.eps < 1e-12;
+      },
+      c.optimizer);
   if (steady_growth)
     v.findings.push_back(
-        {FindingClass::Violation,
+        {tiny_eps ? FindingClass::Hazard : FindingClass::Violation,
          "with the lrs scaled by " + text_scale(kScales - 1) + " the parameters still move in total by " +
              format_real(moved[last]) + " from their lr = 0 values (rounding slack " +
-             format_real(slack[last]) + "), and the movement per unit of lr grew from " +
+             format_real(slack[last]) +
+             "), and the movement per unit of lr grew at least 8-fold per scale, from " +
              format_real(r_prev) + " at " + text_scale(kScales - 2) + " to " + format_real(r_last) +
              ": the update does not vanish with the lr (movement at scale 1: " + format_real(moved[0]) +
              "); the entry that moves most is " + worst});

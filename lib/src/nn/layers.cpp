@@ -1,5 +1,7 @@
 // Every layer's forward and backward, side by side.
 #include <cmath>
+#include <memory>
+#include <type_traits>
 
 #include "instantiate.h"
 #include "zerolr/nn/layer.h"
@@ -29,6 +31,72 @@ void check_grad(const Matrix<T>& dy, const Matrix<T>& y, const char* layer) {
                      std::to_string(dy.cols()) + " gradient for a " + std::to_string(y.rows()) + "x" +
                      std::to_string(y.cols()) + " output (call forward first)");
 }
+
+// ---------------------------------------------------------------------------------------
+// dst = op(a) * op(b), as `dst.noalias() = a * b` (or a.transpose(), b.transpose()) would
+// compute it, bit for bit, but without heap allocation after the first call at a shape.
+//
+// Eigen's general product packs blocks of the operands into two workspaces; above
+// EIGEN_STACK_ALLOCATION_LIMIT (128 KiB) it mallocs and frees them on every product (the
+// 784-256-10 model did so 4-7 times a step). Here the same kernel runs with the same blocking
+// sizes (so the same summation order), but the workspaces persist in the layer. Everything
+// Eigen would not send to its GEMM kernel (tiny products done coefficient-wise, matrix-vector
+// products, empty ones), and any scalar other than float and double, takes Eigen's own path.
+template <class T>
+class GemmWorkspace {
+ public:
+  GemmWorkspace() = default;
+  // A copy starts without workspaces (a cloned layer allocates its own on first use).
+  GemmWorkspace(const GemmWorkspace&) {}
+  GemmWorkspace& operator=(const GemmWorkspace&) { return *this; }
+
+  template <bool TransA, bool TransB>
+  void product(Matrix<T>& dst, const Matrix<T>& a, const Matrix<T>& b) {
+    const Index rows = TransA ? a.cols() : a.rows();
+    const Index depth = TransA ? a.rows() : a.cols();
+    const Index cols = TransB ? b.rows() : b.cols();
+    dst.resize(rows, cols);
+#if EIGEN_VERSION_AT_LEAST(3, 4, 0) && !EIGEN_VERSION_AT_LEAST(3, 4, 90)
+    constexpr bool kernel_type = std::is_same_v<T, float> || std::is_same_v<T, double>;
+    // generic_product_impl<..., GemmProduct>::evalTo and scaleAndAddTo decide so in Eigen 3.4.
+    const bool lazy = rows + cols + depth < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD && depth > 0;
+    if constexpr (kernel_type) {
+      if (!lazy && rows > 1 && cols > 1 && depth > 0) {
+        if (!blocking_ || rows != rows_ || cols != cols_ || depth != depth_) {
+          blocking_.reset();
+          blocking_ = std::make_unique<Blocking>(rows, cols, depth, 1, true);
+          blocking_->allocateAll();
+          rows_ = rows;
+          cols_ = cols;
+          depth_ = depth;
+        }
+        dst.setZero();
+        using Gemm = Eigen::internal::general_matrix_matrix_product<
+            Index, T, TransA ? Eigen::RowMajor : Eigen::ColMajor, false, T,
+            TransB ? Eigen::RowMajor : Eigen::ColMajor, false, Eigen::ColMajor, 1>;
+        Gemm::run(rows, cols, depth, a.data(), a.outerStride(), b.data(), b.outerStride(), dst.data(), 1,
+                  dst.outerStride(), T(1), *blocking_, nullptr);
+        return;
+      }
+    }
+#endif
+    if constexpr (TransA && TransB) {
+      dst.noalias() = a.transpose() * b.transpose();
+    } else if constexpr (TransA) {
+      dst.noalias() = a.transpose() * b;
+    } else if constexpr (TransB) {
+      dst.noalias() = a * b.transpose();
+    } else {
+      dst.noalias() = a * b;
+    }
+  }
+
+ private:
+  using Blocking = Eigen::internal::gemm_blocking_space<Eigen::ColMajor, T, T, Eigen::Dynamic, Eigen::Dynamic,
+                                                        Eigen::Dynamic, 1, false>;
+  std::unique_ptr<Blocking> blocking_;
+  Index rows_ = 0, cols_ = 0, depth_ = 0;
+};
 
 // ---------------------------------------------------------------------------------------
 // Dense: y = x W^T + b.   dW = dy^T x,  db = column sums of dy,  dx = dy W.
@@ -78,24 +146,27 @@ class Dense final : public Layer<T> {
   const Matrix<T>& forward(const Matrix<T>& x, Mode) override {
     check_batch(x, w_.cols(), "dense");
     x_ = x;
-    y_.resize(x.rows(), w_.rows());
-    y_.noalias() = x * w_.transpose();
+    fwd_.template product<false, true>(y_, x, w_);
     y_.rowwise() += b_.col(0).transpose();
     return y_;
   }
 
   const Matrix<T>& backward(const Matrix<T>& dy) override {
     check_grad(dy, y_, "dense");
-    gw_.noalias() = dy.transpose() * x_;
+    gw_ws_.template product<true, false>(gw_, dy, x_);
     for (Index j = 0; j < dy.cols(); ++j) {
       T s(0);
       for (Index i = 0; i < dy.rows(); ++i) s += dy(i, j);
       gb_(j, 0) = s;
     }
-    dx_.resize(dy.rows(), w_.cols());
-    dx_.noalias() = dy * w_;
+    if (input_gradient_)
+      dx_ws_.template product<false, false>(dx_, dy, w_);
+    else
+      dx_.resize(dy.rows(), w_.cols());  // not computed: the caller does not read it
     return dx_;
   }
+
+  void set_input_gradient(bool on) override { input_gradient_ = on; }
 
   void collect_parameters(std::vector<ParamRef<T>>& out, const std::string& prefix) override {
     out.push_back({prefix + "weight", &w_, &gw_});
@@ -108,6 +179,8 @@ class Dense final : public Layer<T> {
   LayerSpec spec_;
   Matrix<T> w_, b_, gw_, gb_;
   Matrix<T> x_, y_, dx_;
+  GemmWorkspace<T> fwd_, gw_ws_, dx_ws_;
+  bool input_gradient_ = true;
 };
 
 // ---------------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ const Matrix<T>& Sequential<T>::forward(const Matrix<T>& x, Mode mode) {
 }
 
 template <class T>
-const Matrix<T>& Sequential<T>::backward(const Matrix<T>& grad_out) {
+const Matrix<T>& Sequential<T>::backward(const Matrix<T>& grad_out, bool input_gradient) {
+  if (!layers_.empty()) layers_.front()->set_input_gradient(input_gradient);
   const Matrix<T>* cur = &grad_out;
   for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) cur = &(*it)->backward(*cur);
   if (layers_.empty()) {

@@ -41,7 +41,9 @@ template <class T>
 T Trainer<T>::step(const Matrix<T>& x, const Matrix<T>& y, T lr) {
   const Matrix<T>& out = model_.forward(x, Mode::Train);
   const T loss = loss_and_grad(loss_, out, y, grad_);
-  model_.backward(grad_);
+  // The step discards dL/dx of the model: the first layer may skip that product (for a
+  // 784-256-10 MLP the largest of the step).
+  model_.backward(grad_, /*input_gradient=*/false);
   last_ = apply_step(opt_, params_, lr, options_.step);
   ++steps_;
   return loss;

@@ -99,6 +99,11 @@ class Layer {
 
   virtual std::unique_ptr<Layer<T>> clone() const = 0;
 
+  /// Whether the next backward must compute dL/dx (on by default). A layer may skip that
+  /// product when it is off; what backward returns is then unspecified. Sequential turns it
+  /// off for its first layer when the caller does not want dL/dx of the model.
+  virtual void set_input_gradient(bool) {}
+
   /// The position of a random layer's stream (Dropout: forward calls in Train mode so far);
   /// 0 for deterministic layers. With the build seed it reproduces the layer's next draws,
   /// so a lifted copy of a model replays the same masks.

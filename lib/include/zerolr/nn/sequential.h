@@ -29,7 +29,9 @@ class Sequential {
   /// ensures: the returned reference stays valid until the next forward.
   const Matrix<T>& forward(const Matrix<T>& x, Mode mode);
   /// Writes every parameter's gradient for dL/d(output) = grad_out; returns dL/dx.
-  const Matrix<T>& backward(const Matrix<T>& grad_out);
+  /// With input_gradient false the first layer may skip computing dL/dx (a trainer does not
+  /// read it), and the returned matrix is unspecified; the parameter gradients are the same.
+  const Matrix<T>& backward(const Matrix<T>& grad_out, bool input_gradient = true);
 
   std::vector<ParamRef<T>> parameters();
   std::vector<BufferRef<T>> buffers();

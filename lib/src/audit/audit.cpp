@@ -104,7 +104,7 @@ ClaimRun<T> claim_run(const AuditTarget& target, const VectorCase& vc, const Opt
   auto abs_run = make_optimizer<R>(spec);
   auto lib = make_optimizer<T>(spec);
   // The same formula in the next wider type measures how strongly it amplifies rounding
-  // (see reference/step_check.h): T's error may be up to 64 (u_T / u_W) times W's.
+  // (see reference/step_check.h): T's error may be up to 128 (u_T / u_W) times W's.
   using W = std::conditional_t<std::is_same_v<T, float>, double, long double>;
   auto wide = make_optimizer<W>(spec);
   Vector<W> ww(n);
@@ -156,7 +156,7 @@ ClaimRun<T> claim_run(const AuditTarget& target, const VectorCase& vc, const Opt
     std::vector<double> total = budget;
     for (Index i = 0; i < n; ++i)
       if (isfinite(R(ww(i))))
-        total[static_cast<std::size_t>(i)] += 64 * ratio_wide * static_cast<double>(abs(R(ww(i)) - w(i)));
+        total[static_cast<std::size_t>(i)] += 128 * ratio_wide * static_cast<double>(abs(R(ww(i)) - w(i)));
     cr.ref.push_back(w);
     cr.lib.push_back(wl);
     cr.budget.push_back(total);

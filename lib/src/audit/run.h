@@ -240,7 +240,8 @@ struct WalkResult {
 /// Steps the case through Trainer::step, batch by batch in the trainer's own order
 /// (trainer_order) with the trainer's lr (TrainOptions schedule at the trainer's step t),
 /// calling on_step(StepView&) after each step; on_step returns false to stop. Stops at the
-/// first non-finite gradient (any policy).
+/// first non-finite gradient, except under the skip policy, where the skipped step is not
+/// shown to on_step and the walk goes on (non_finite is set either way).
 template <class T, class F>
 WalkResult<T> walk_case(const Case& c, const OptimizerFactory<T>& make, F&& on_step) {
   c.validate();
@@ -276,6 +277,9 @@ WalkResult<T> walk_case(const Case& c, const OptimizerFactory<T>& make, F&& on_s
       w.steps = trainer.steps_taken();
       if (trainer.last_outcome().non_finite) {
         w.non_finite = true;
+        // Under skip the trainer left everything as it was and goes on: so does the walk
+        // (a later finite step can still turn a parameter NaN, e.g. 0/0 with eps = 0).
+        if (c.policy == NonFinitePolicy::Skip) continue;
         return w;
       }
       view.x = &xb;

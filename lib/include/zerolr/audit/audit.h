@@ -99,6 +99,14 @@ AuditTarget plugin_target(const std::string& path);
 /// Runs the whole audit.
 AuditReport run_audit(const AuditTarget& target, const AuditOptions& options);
 
+/// Runs ONE vector case in this process (no child, no timeout, no shrinking) against the
+/// target, with exactly the checks run_audit applies to it; the fuzz targets call this.
+/// Internal bookkeeping entries ("ratio", "range") are left out. An exception thrown by the
+/// implementation becomes a Violation of the case's check, as in the audit.
+/// requires: vc as VectorCase::parse accepts it (sizes agree, lrs finite and >= 0), and a
+/// float case only when target.f32 is set (SpecError otherwise).
+std::vector<AuditFinding> check_vector_case(const AuditTarget& target, const VectorCase& vc);
+
 /// Re-runs one saved token (a vector case or a model case) exactly; the findings it gives.
 std::vector<AuditFinding> replay_token(const AuditTarget& target, const std::string& token,
                                        const AuditOptions& options);

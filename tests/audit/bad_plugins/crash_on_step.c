@@ -6,13 +6,13 @@
 
 static int crash_step(zlr_state *s, double lr, double *p, const double *g, size_t n) {
   int *volatile target = NULL;
-  *target = 1;
+  *(volatile int *)target = 1;
   return sgd_step(s, lr, p, g, n);
 }
 
 static int crash_step_f32(zlr_state *s, float lr, float *p, const float *g, size_t n) {
   int *volatile target = NULL;
-  *target = 1;
+  *(volatile int *)target = 1;
   return sgd_step_f32(s, lr, p, g, n);
 }
 

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/cli.h"
 #include "zerolr/audit/audit.h"
 #include "zerolr/audit/plugin_loader.h"
 
@@ -131,14 +132,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 3600000));
   app.add_flag("--list", list, "list the built-in optimizers with their defaults");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "zerolr-audit: " << e.what() << "\n";
-    return 2;
-  }
+  if (const auto status = zerolr::tools::parse_command_line(app, argc, argv, "zerolr-audit")) return *status;
   if (list) {
     for (const auto& line : optimizer_defaults()) std::cout << line << "\n";
     return 0;

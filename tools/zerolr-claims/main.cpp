@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cli.h"
 #include "zerolr/audit/properties.h"
 #include "zerolr/optim/adam.h"
 #include "zerolr/random.h"
@@ -259,14 +260,7 @@ int main(int argc, char** argv) {
   app.add_option("--cases", cases, "cases per configuration")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "zerolr-claims: " << e.what() << "\n";
-    return 2;
-  }
+  if (const auto status = zerolr::tools::parse_command_line(app, argc, argv, "zerolr-claims")) return *status;
   try {
     const auto rows = evaluate(cases);
     std::cout << "| claim | property | verdict (measured) | evidence |\n|---|---|---|---|\n";

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "common/cli.h"
 #include "zerolr/reference/replay.h"
 
 int main(int argc, char** argv) {
@@ -39,14 +40,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--json", json_path, "write the report as JSON");
   app.add_option("--svg", svg_path, "write the plot as SVG");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "zerolr-drift: " << e.what() << "\n";
-    return 2;
-  }
+  if (const auto status = zerolr::tools::parse_command_line(app, argc, argv, "zerolr-drift")) return *status;
   try {
     DriftCase c;
     c.arch = Architecture::parse(arch);

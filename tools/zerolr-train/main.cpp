@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cli.h"
 #include "zerolr/nn/sequential.h"
 #include "zerolr/spec_syntax.h"
 #include "zerolr/train/csv.h"
@@ -209,14 +210,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-shuffle", c.no_shuffle, "keep the data order");
   app.add_flag("--drop-last", c.drop_last, "drop a last, smaller batch");
   app.add_option("--json", c.json, "also write the histories as JSON to this file");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "zerolr-train: " << e.what() << "\n";
-    return 2;
-  }
+  if (const auto status = zerolr::tools::parse_command_line(app, argc, argv, "zerolr-train")) return *status;
   if (c.lrs.empty()) c.lrs = {0.0, 0.01};
   try {
     return c.scalar == "float" ? run<float>(c) : run<double>(c);

@@ -1,0 +1,25 @@
+#pragma once
+// What every zerolr command line shares: parsing with CLI11 and the exit status convention
+// (help: 0; bad usage: a one-line reason on stderr and exit status 2).
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <optional>
+
+namespace zerolr::tools {
+
+/// Parses argv into `app`. Returns nothing when the tool should go on, or the exit status to
+/// return from main: 0 after --help, 2 after a usage error (reported as "tool: reason").
+inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv, const char* tool) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << tool << ": " << e.what() << "\n";
+    return 2;
+  }
+  return std::nullopt;
+}
+
+}  // namespace zerolr::tools

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "train_common.h"
+#include "zerolr/kernels.h"
 #include "zerolr/optim/optimizer.h"
 #include "zerolr/optim/spec.h"
 #include "zerolr/random.h"
@@ -79,6 +80,23 @@ void BM_Gemm(benchmark::State& state, TrainShape shape, std::string key) {
   state.counters["GFLOPS"] = benchmark::Counter(gemm_flops(d) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(std::to_string(d.m) + "x" + std::to_string(d.k) + " * " + std::to_string(d.k) + "x" +
                  std::to_string(d.n));
+}
+
+// zerolr's own product (zerolr/kernels.h) on the same operands, in the instruction set in use
+// (ZEROLR_ISA picks another): what Dense::forward runs.
+template <class T>
+void BM_KernelGemm(benchmark::State& state, TrainShape shape) {
+  const GemmDims d = largest_product(shape);
+  Gemm<T> g(d);
+  std::vector<T> scratch(static_cast<std::size_t>(zerolr::kernels::gemm_scratch_size(d.m, d.n, d.k)));
+  for (auto _ : state) {
+    zerolr::kernels::gemm<T>(d.m, d.n, d.k, g.a.data(), g.a.outerStride(), false, g.b.data(), g.b.outerStride(), true,
+                             g.c.data(), g.c.outerStride(), scratch.data());
+    benchmark::DoNotOptimize(g.c.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(gemm_flops(d) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(zerolr::kernels::to_string(zerolr::kernels::active_isa()));
 }
 
 }  // namespace
@@ -166,6 +184,8 @@ const int registered = [] {
     const std::string n = s.name;
     benchmark::RegisterBenchmark(("BM_Gemm/" + n + "/float").c_str(), BM_Gemm<float>, s, n + "/float");
     benchmark::RegisterBenchmark(("BM_Gemm/" + n + "/double").c_str(), BM_Gemm<double>, s, n + "/double");
+    benchmark::RegisterBenchmark(("BM_KernelGemm/" + n + "/float").c_str(), BM_KernelGemm<float>, s);
+    benchmark::RegisterBenchmark(("BM_KernelGemm/" + n + "/double").c_str(), BM_KernelGemm<double>, s);
   }
   // Each zerolr step is followed by the same step in libtorch, so pairs run back to back.
   for (const TrainShape& s : train_shapes()) {

@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "optim/test_util.h"
 
@@ -102,6 +104,31 @@ TEST(GradientsFinite, NamesTheFirstBadEntryByTensorIndexAndValue) {
   EXPECT_FALSE(gradients_finite(t.params(), &where));
   EXPECT_THAT(where, AllOf(HasSubstr("'0.bias'"), HasSubstr("entry 0"), HasSubstr("nan")));
   EXPECT_FALSE(gradients_finite(t.params()));  // without a where
+}
+
+// gradients_finite scans large tensors in blocks of 256: every position of one bad entry in
+// a tensor of 1000 (four full blocks and a tail), in float and double, for each kind of
+// non-finite value, and a subnormal or the largest finite value is not flagged.
+template <class T>
+void check_every_position() {
+  Matrix<T> w = Matrix<T>::Zero(40, 25), g = Matrix<T>::Constant(40, 25, T(0.5));
+  std::vector<ParamRef<T>> params{{"w", &w, &g}};
+  const T bad[] = {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(),
+                   -std::numeric_limits<T>::infinity()};
+  for (Index i = 0; i < g.size(); ++i) {
+    g.data()[i] = bad[i % 3];
+    std::string where;
+    ASSERT_FALSE(gradients_finite(params, &where)) << "entry " << i << " missed";
+    ASSERT_THAT(where, HasSubstr("entry " + std::to_string(i) + " ")) << where;
+    g.data()[i] = (i % 2) ? std::numeric_limits<T>::max() : std::numeric_limits<T>::denorm_min();
+    ASSERT_TRUE(gradients_finite(params)) << "entry " << i << " flagged";
+    g.data()[i] = T(0.5);
+  }
+}
+
+TEST(GradientsFinite, FindsABadEntryAtEveryPositionOfALargeTensor) {
+  check_every_position<float>();
+  check_every_position<double>();
 }
 
 TEST(NonFinitePolicy, PrintsAndParsesItsThreeNames) {

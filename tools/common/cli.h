@@ -1,10 +1,13 @@
 #pragma once
 // What every zerolr command line shares: parsing with CLI11 and the exit status convention
-// (help: 0; bad usage: a one-line reason on stderr and exit status 2).
+// (help: 0; bad usage: a one-line reason on stderr and exit status 2). The environment is
+// input too: a malformed or unsupported ZEROLR_ISA (zerolr/kernels.h) is a usage error.
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <optional>
+
+#include "zerolr/kernels.h"
 
 namespace zerolr::tools {
 
@@ -16,6 +19,12 @@ inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** arg
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    std::cerr << tool << ": " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    (void)kernels::active_isa();
+  } catch (const Error& e) {
     std::cerr << tool << ": " << e.what() << "\n";
     return 2;
   }

@@ -2,8 +2,10 @@
 #include <cmath>
 #include <memory>
 #include <type_traits>
+#include <vector>
 
 #include "instantiate.h"
+#include "zerolr/kernels.h"
 #include "zerolr/nn/layer.h"
 #include "zerolr/random.h"
 
@@ -33,54 +35,25 @@ void check_grad(const Matrix<T>& dy, const Matrix<T>& y, const char* layer) {
 }
 
 // ---------------------------------------------------------------------------------------
-// dst = op(a) * op(b), as `dst.noalias() = a * b` (or a.transpose(), b.transpose()) would
-// compute it, bit for bit, but without heap allocation after the first call at a shape.
-//
-// Eigen's general product packs blocks of the operands into two workspaces; above
-// EIGEN_STACK_ALLOCATION_LIMIT (128 KiB) it mallocs and frees them on every product (the
-// 784-256-10 model did so 4-7 times a step). Here the same kernel runs with the same blocking
-// sizes (so the same summation order), but the workspaces persist in the layer. Everything
-// Eigen would not send to its GEMM kernel (tiny products done coefficient-wise, matrix-vector
-// products, empty ones), and any scalar other than float and double, takes Eigen's own path.
+// dst = op(a) * op(b). In float and double the product is zerolr's own kernel
+// (zerolr/kernels.h): each entry is the left-to-right sum over the inner index, the same bits
+// on every CPU and instruction set, and no heap allocation once the scratch space has grown
+// to the layer's shapes. Other scalars (the reference) use Eigen's product.
 template <class T>
 class GemmWorkspace {
  public:
-  GemmWorkspace() = default;
-  // A copy starts without workspaces (a cloned layer allocates its own on first use).
-  GemmWorkspace(const GemmWorkspace&) {}
-  GemmWorkspace& operator=(const GemmWorkspace&) { return *this; }
-
   template <bool TransA, bool TransB>
   void product(Matrix<T>& dst, const Matrix<T>& a, const Matrix<T>& b) {
     const Index rows = TransA ? a.cols() : a.rows();
     const Index depth = TransA ? a.rows() : a.cols();
     const Index cols = TransB ? b.rows() : b.cols();
     dst.resize(rows, cols);
-#if EIGEN_VERSION_AT_LEAST(3, 4, 0) && !EIGEN_VERSION_AT_LEAST(3, 4, 90)
-    constexpr bool kernel_type = std::is_same_v<T, float> || std::is_same_v<T, double>;
-    // generic_product_impl<..., GemmProduct>::evalTo and scaleAndAddTo decide so in Eigen 3.4.
-    const bool lazy = rows + cols + depth < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD && depth > 0;
-    if constexpr (kernel_type) {
-      if (!lazy && rows > 1 && cols > 1 && depth > 0) {
-        if (!blocking_ || rows != rows_ || cols != cols_ || depth != depth_) {
-          blocking_.reset();
-          blocking_ = std::make_unique<Blocking>(rows, cols, depth, 1, true);
-          blocking_->allocateAll();
-          rows_ = rows;
-          cols_ = cols;
-          depth_ = depth;
-        }
-        dst.setZero();
-        using Gemm = Eigen::internal::general_matrix_matrix_product<
-            Index, T, TransA ? Eigen::RowMajor : Eigen::ColMajor, false, T,
-            TransB ? Eigen::RowMajor : Eigen::ColMajor, false, Eigen::ColMajor, 1>;
-        Gemm::run(rows, cols, depth, a.data(), a.outerStride(), b.data(), b.outerStride(), dst.data(), 1,
-                  dst.outerStride(), T(1), *blocking_, nullptr);
-        return;
-      }
-    }
-#endif
-    if constexpr (TransA && TransB) {
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      const std::size_t need = static_cast<std::size_t>(kernels::gemm_scratch_size(rows, cols, depth));
+      if (scratch_.size() < need) scratch_.resize(need);
+      kernels::gemm<T>(rows, cols, depth, a.data(), a.outerStride(), TransA, b.data(), b.outerStride(), TransB,
+                       dst.data(), dst.outerStride(), scratch_.data());
+    } else if constexpr (TransA && TransB) {
       dst.noalias() = a.transpose() * b.transpose();
     } else if constexpr (TransA) {
       dst.noalias() = a.transpose() * b;
@@ -92,10 +65,7 @@ class GemmWorkspace {
   }
 
  private:
-  using Blocking = Eigen::internal::gemm_blocking_space<Eigen::ColMajor, T, T, Eigen::Dynamic, Eigen::Dynamic,
-                                                        Eigen::Dynamic, 1, false>;
-  std::unique_ptr<Blocking> blocking_;
-  Index rows_ = 0, cols_ = 0, depth_ = 0;
+  std::vector<T> scratch_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -186,8 +156,16 @@ class Dense final : public Layer<T> {
 // ---------------------------------------------------------------------------------------
 // Elementwise activations: y = f(x), dx = dy * f'(x). Act provides value and derivative
 // (given x and y); NaN inputs propagate to the output as in PyTorch.
+template <class T>
+struct ReluFn;
+
 template <class T, class Act>
 class Elementwise final : public Layer<T> {
+  // ReLU in float and double runs zerolr/kernels.h's loops: a compiled branch on the sign of
+  // each entry mispredicts half the time on random data.
+  static constexpr bool kRelu =
+      std::is_same_v<Act, ReluFn<T>> && (std::is_same_v<T, float> || std::is_same_v<T, double>);
+
  public:
   explicit Elementwise(const LayerSpec& spec) : spec_(spec), act_{spec} {}
 
@@ -197,15 +175,31 @@ class Elementwise final : public Layer<T> {
     if (x.rows() < 1) throw ShapeError(to_string(spec_.kind) + ": the batch is empty");
     x_ = x;
     y_.resize(x.rows(), x.cols());
-    for (Index k = 0; k < x.size(); ++k) y_.data()[k] = act_.value(x.data()[k]);
+    // Restrict-qualified so that the compiler may vectorize (relu's select becomes a blend).
+    const T* __restrict in = x_.data();
+    T* __restrict out = y_.data();
+    const Index size = x_.size();
+    if constexpr (kRelu) {
+      kernels::relu_forward<T>(size, in, out);  // the same formula, vectorized (zerolr/kernels.h)
+    } else {
+      for (Index k = 0; k < size; ++k) out[k] = act_.value(in[k]);
+    }
     return y_;
   }
 
   const Matrix<T>& backward(const Matrix<T>& dy) override {
     check_grad(dy, y_, to_string(spec_.kind).c_str());
     dx_.resize(dy.rows(), dy.cols());
-    for (Index k = 0; k < dy.size(); ++k)
-      dx_.data()[k] = dy.data()[k] * act_.derivative(x_.data()[k], y_.data()[k]);
+    const T* __restrict d = dy.data();
+    const T* __restrict xs = x_.data();
+    const T* __restrict ys = y_.data();
+    T* __restrict out = dx_.data();
+    const Index size = dy.size();
+    if constexpr (kRelu) {
+      kernels::relu_backward<T>(size, d, xs, out);
+    } else {
+      for (Index k = 0; k < size; ++k) out[k] = d[k] * act_.derivative(xs[k], ys[k]);
+    }
     return dx_;
   }
 

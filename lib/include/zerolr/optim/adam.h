@@ -17,12 +17,23 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "zerolr/kernels.h"
 #include "zerolr/optim/rule_support.h"
 
 namespace zerolr {
 
+/// A decay policy has apply(wd, lr, p, g). One whose apply never writes g may say so with
+/// `static constexpr bool kChangesGradient = false`, which spares a copy of the gradient;
+/// without the member, g is assumed to change.
+template <class Decay, class = void>
+struct decay_changes_gradient : std::true_type {};
+template <class Decay>
+struct decay_changes_gradient<Decay, std::void_t<decltype(Decay::kChangesGradient)>>
+    : std::bool_constant<Decay::kChangesGradient> {};
+
 /// Weight decay added to the gradient (L2 regularisation), as torch.optim.Adam.
 struct CoupledDecay {
+  static constexpr bool kChangesGradient = true;
   template <class T>
   static void apply(double wd, T /*lr*/, rule::VecMap<T> p, Vector<T>& g) {
     if (wd != 0) g.array() = g.array() + rule::cast<T>(wd) * p.array();
@@ -32,6 +43,7 @@ struct CoupledDecay {
 /// Weight decay applied to the parameter and scaled by lr, as torch.optim.AdamW:
 /// at lr = 0 the factor is exactly 1 and the parameter is untouched.
 struct DecoupledDecay {
+  static constexpr bool kChangesGradient = false;
   template <class T>
   static void apply(double wd, T lr, rule::VecMap<T> p, Vector<T>& /*g*/) {
     if (wd != 0) {
@@ -91,7 +103,13 @@ struct AdamFamilyRule {
     using W = rule::Wide<T>;
     using std::sqrt;
     rule::VecMap<T> p(param, n);
-    st.g = rule::ConstVecMap<T>(grad, n);
+    constexpr bool kernel_type = std::is_same_v<T, float> || std::is_same_v<T, double>;
+    // The effective gradient: a copy only where the decay changes it (or for Eigen's path).
+    const T* g_eff = grad;
+    if (!kernel_type || (decay_changes_gradient<Decay>::value && s.weight_decay != 0)) {
+      st.g = rule::ConstVecMap<T>(grad, n);
+      g_eff = st.g.data();
+    }
     ++st.step;
     Decay::apply(s.weight_decay, lr, p, st.g);
 
@@ -99,14 +117,21 @@ struct AdamFamilyRule {
     const T beta2 = rule::cast<T>(s.beta2);
     const T one_minus_beta1 = static_cast<T>(W(1) - W(s.beta1));
     const T one_minus_beta2 = static_cast<T>(W(1) - W(s.beta2));
-    st.exp_avg.array() = beta1 * st.exp_avg.array() + one_minus_beta1 * st.g.array();
-    st.exp_avg_sq.array() = beta2 * st.exp_avg_sq.array() + one_minus_beta2 * (st.g.array() * st.g.array());
-
     const W bias_correction1 = one_minus_pow<W>(s.beta1, st.step);
     const W bias_correction2 = one_minus_pow<W>(s.beta2, st.step);
     const T step_size = static_cast<T>(W(lr) / bias_correction1);
     const T bias_correction2_sqrt = static_cast<T>(sqrt(bias_correction2));
     const T eps = rule::cast<T>(s.eps);
+
+    if constexpr (kernel_type) {
+      // The same formula, entry by entry, vectorized for this CPU (zerolr/kernels.h).
+      kernels::adam_update<T>(n, param, g_eff, st.exp_avg.data(), st.exp_avg_sq.data(),
+                              s.amsgrad ? st.max_exp_avg_sq.data() : nullptr,
+                              {beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps, step_size});
+      return;
+    }
+    st.exp_avg.array() = beta1 * st.exp_avg.array() + one_minus_beta1 * st.g.array();
+    st.exp_avg_sq.array() = beta2 * st.exp_avg_sq.array() + one_minus_beta2 * (st.g.array() * st.g.array());
 
     const Vector<T>* v = &st.exp_avg_sq;
     if (s.amsgrad) {

@@ -1,0 +1,89 @@
+#pragma once
+/// \file
+/// The inner loops of a training step in float and double: the matrix products of Dense and
+/// Adam's elementwise update. Each is compiled for several instruction sets and picked at run
+/// time, and every version gives the same bits:
+///
+/// - a product's entry C(i,j) is the chain s = fma(A(i,p), B(p,j), s) over p = 0, 1, ..., k-1,
+///   from s = +0: one rounding per term, in order of p (no reassociation, no blocking of the
+///   sum); vectors only compute several (i,j) at once;
+/// - Adam's loop evaluates the torch.optim formula on each entry, every operation rounded
+///   separately (no fusion), exactly as the Eigen expression it replaced.
+///
+/// fma and the basic operations are correctly rounded on every IEEE 754 machine, so a result
+/// depends neither on the CPU, nor on the instruction set chosen, nor on cache sizes (Eigen's
+/// GEMM splits sums by cache-sized blocks and rounds a*b before adding unless built with FMA,
+/// so its bits change with both). The FMA is a deliberate choice, not compiler contraction:
+/// everything else in zerolr is built with -ffp-contract=off. The products' error bounds
+/// (reference/bounds.h, Higham's gamma_n) hold for it: FMA only removes roundings.
+///
+/// The instruction set is the best this CPU supports, unless the environment variable
+/// ZEROLR_ISA (generic, avx2 or avx512) or set_isa() asks for another. tests/nn/kernels_test.cpp
+/// checks every supported version against a scalar loop, bit for bit.
+
+#include <string>
+#include <vector>
+
+#include "zerolr/core.h"
+
+namespace zerolr::kernels {
+
+/// generic: one lane at a time and the C library's fma (any CPU; slow without hardware FMA);
+/// avx2: 256-bit vectors with FMA3 (needs AVX2 and FMA); avx512: 512-bit vectors (AVX-512F).
+enum class Isa { Generic, Avx2, Avx512 };
+
+/// "generic", "avx2" or "avx512".
+std::string to_string(Isa isa);
+
+/// The inverse of to_string; throws SpecError naming the accepted values.
+Isa parse_isa(const std::string& text);
+
+/// Whether this CPU (and its operating system) can run code for `isa`.
+bool supported(Isa isa);
+
+/// Every instruction set this CPU supports, from generic up.
+std::vector<Isa> supported_isas();
+
+/// The instruction set in use. Decided at the first call: ZEROLR_ISA if set (SpecError if it
+/// is malformed or names an unsupported set), otherwise the best supported.
+Isa active_isa();
+
+/// Use `isa` from now on, in every thread. Throws SpecError if this CPU cannot run it.
+void set_isa(Isa isa);
+
+/// Scratch space, in elements of T, that gemm needs for an m x n x k product.
+Index gemm_scratch_size(Index m, Index n, Index k);
+
+/// C = op(A) op(B), all column-major: op(A) is m x k, op(B) is k x n, C is m x n with leading
+/// dimension ldc and is overwritten (never read). A(i,p) is a[i + p*lda], or a[p + i*lda] if
+/// trans_a; B(p,j) is b[p + j*ldb], or b[j + p*ldb] if trans_b. `scratch` holds at least
+/// gemm_scratch_size(m, n, k) elements and must not overlap the operands.
+/// Instantiated for float and double.
+template <class T>
+void gemm(Index m, Index n, Index k, const T* a, Index lda, bool trans_a, const T* b, Index ldb, bool trans_b,
+          T* c, Index ldc, T* scratch);
+
+/// Adam's moment update and step, entry by entry (the torch.optim algorithm box, with the
+/// scalars already formed by the caller):
+///   m = beta1*m + omb1*g;  v = beta2*v + omb2*(g*g);
+///   if vmax: vmax = (vmax < v) ? v : vmax, and vmax replaces v below;
+///   p = p - step_size * (m / (sqrt(v) / bc2_sqrt + eps)).
+/// `vmax` may be null (no amsgrad). Instantiated for float and double.
+template <class T>
+struct AdamScalars {
+  T beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps, step_size;
+};
+template <class T>
+void adam_update(Index n, T* p, const T* g, T* m, T* v, T* vmax, const AdamScalars<T>& s);
+
+/// ReLU as zerolr's layer defines it: y = (x <= 0) ? 0 : x, so NaN stays NaN and -0 gives +0.
+/// Instantiated for float and double.
+template <class T>
+void relu_forward(Index n, const T* x, T* y);
+
+/// ReLU's backward as zerolr's layer defines it: dx = dy * ((x > 0) ? 1 : 0), a product, so a
+/// NaN or infinite dy gives NaN even where x <= 0. Instantiated for float and double.
+template <class T>
+void relu_backward(Index n, const T* dy, const T* x, T* dx);
+
+}  // namespace zerolr::kernels

@@ -1,0 +1,346 @@
+// The step's inner loops, compiled once per instruction set and chosen at run time
+// (zerolr/kernels.h says what they compute and why every version gives the same bits).
+//
+// Each loop is written once, in body.inc, as templates over an Ops type (vector type, load,
+// store, broadcast, FMA). The file includes body.inc three times, each inside its own
+// namespace and, for avx2 and avx512, inside a target pragma, so every function of that copy
+// is compiled for that instruction set. Those functions live in an anonymous namespace: no
+// other translation unit can emit a symbol of the same name, so the linker can never pick
+// an AVX-512 copy for a caller elsewhere (the hazard of compiling shared inline code, such
+// as Eigen's, with different flags). The file is compiled with -ffp-contract=off: the only
+// fused operations are the GEMM's explicit FMAs. -fno-math-errno lets sqrt vectorize; it
+// changes no value.
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "zerolr/kernels.h"
+
+namespace zerolr::kernels {
+
+namespace {
+
+#define ZEROLR_KERNEL_INLINE inline __attribute__((always_inline))
+#define ZEROLR_GEMM_ARGS(T)                                                                            \
+  Index m, Index n, Index k, const T *a, Index lda, bool trans_a, const T *b, Index ldb, bool trans_b, \
+      T *c, Index ldc, T *scratch
+#define ZEROLR_GEMM_PASS m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, scratch
+#define ZEROLR_ADAM_ARGS(T) Index n, T *p, const T *g, T *m, T *v, T *vmax, const AdamScalars<T> &s
+#define ZEROLR_ADAM_PASS n, p, g, m, v, vmax, s
+
+constexpr Index kMaxLanes = 16;  // float under AVX-512
+constexpr Index kMaxNr = 8;
+
+ZEROLR_KERNEL_INLINE float sqrt_of(float x) { return __builtin_sqrtf(x); }
+ZEROLR_KERNEL_INLINE double sqrt_of(double x) { return __builtin_sqrt(x); }
+
+// ---------------------------------------------------------------------------------------
+// generic: one lane and the C library's fma, which is exact everywhere (and slow on a CPU
+// without FMA, such as an x86-64 without AVX2, the only place this path runs by default).
+namespace generic {
+template <class T>
+struct Ops {
+  using Vec = T;
+  static constexpr int kLanes = 1;
+  static ZEROLR_KERNEL_INLINE Vec zero() { return T(0); }
+  static ZEROLR_KERNEL_INLINE Vec load(const T* p) { return *p; }
+  static ZEROLR_KERNEL_INLINE void store(T* p, Vec v) { *p = v; }
+  static ZEROLR_KERNEL_INLINE Vec broadcast(T x) { return x; }
+  static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) {
+    if constexpr (std::is_same_v<T, float>)
+      return __builtin_fmaf(a, b, c);
+    else
+      return __builtin_fma(a, b, c);
+  }
+  static ZEROLR_KERNEL_INLINE Vec relu(Vec x) { return x <= T(0) ? T(0) : x; }
+  static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) { return dy * (x > T(0) ? T(1) : T(0)); }
+};
+#include "body.inc"
+constexpr int kNr = 4;
+}  // namespace generic
+
+#if defined(__x86_64__)
+#define ZEROLR_HAVE_X86_ISAS 1
+
+// ---------------------------------------------------------------------------------------
+// avx2: 256-bit vectors and FMA3; 16 registers hold a (2W x 4) block and its operands.
+#ifdef __clang__
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+namespace avx2 {
+template <class T>
+struct Ops;
+template <>
+struct Ops<float> {
+  using Vec = __m256;
+  static constexpr int kLanes = 8;
+  static ZEROLR_KERNEL_INLINE Vec zero() { return _mm256_setzero_ps(); }
+  static ZEROLR_KERNEL_INLINE Vec load(const float* p) { return _mm256_loadu_ps(p); }
+  static ZEROLR_KERNEL_INLINE void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+  static ZEROLR_KERNEL_INLINE Vec broadcast(float x) { return _mm256_set1_ps(x); }
+  static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+  // (x <= 0) ? 0 : x, and dy * ((x > 0) ? 1 : 0); ordered compares, so NaN x is "not <= 0"
+  // and "not > 0", as in the scalar formulas.
+  static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {
+    return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LE_OQ), x);
+  }
+  static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) {
+    const Vec one = _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), _mm256_set1_ps(1.0f));
+    return _mm256_mul_ps(dy, one);
+  }
+};
+template <>
+struct Ops<double> {
+  using Vec = __m256d;
+  static constexpr int kLanes = 4;
+  static ZEROLR_KERNEL_INLINE Vec zero() { return _mm256_setzero_pd(); }
+  static ZEROLR_KERNEL_INLINE Vec load(const double* p) { return _mm256_loadu_pd(p); }
+  static ZEROLR_KERNEL_INLINE void store(double* p, Vec v) { _mm256_storeu_pd(p, v); }
+  static ZEROLR_KERNEL_INLINE Vec broadcast(double x) { return _mm256_set1_pd(x); }
+  static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_pd(a, b, c); }
+  static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {
+    return _mm256_andnot_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LE_OQ), x);
+  }
+  static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) {
+    const Vec one = _mm256_and_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GT_OQ), _mm256_set1_pd(1.0));
+    return _mm256_mul_pd(dy, one);
+  }
+};
+#include "body.inc"
+constexpr int kNr = 4;
+// Instantiated here, inside the pragma, so that they carry its target.
+template void gemm_entry<float, kNr>(ZEROLR_GEMM_ARGS(float));
+template void gemm_entry<double, kNr>(ZEROLR_GEMM_ARGS(double));
+template void adam_entry<float>(ZEROLR_ADAM_ARGS(float));
+template void adam_entry<double>(ZEROLR_ADAM_ARGS(double));
+template void relu_forward_entry<float>(Index, const float*, float*);
+template void relu_forward_entry<double>(Index, const double*, double*);
+template void relu_backward_entry<float>(Index, const float*, const float*, float*);
+template void relu_backward_entry<double>(Index, const double*, const double*, double*);
+}  // namespace avx2
+#ifdef __clang__
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+// ---------------------------------------------------------------------------------------
+// avx512: 512-bit vectors (AVX-512F, FMA included); 32 registers hold a (2W x 8) block.
+#ifdef __clang__
+#pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#endif
+namespace avx512 {
+template <class T>
+struct Ops;
+template <>
+struct Ops<float> {
+  using Vec = __m512;
+  static constexpr int kLanes = 16;
+  static ZEROLR_KERNEL_INLINE Vec zero() { return _mm512_setzero_ps(); }
+  static ZEROLR_KERNEL_INLINE Vec load(const float* p) { return _mm512_loadu_ps(p); }
+  static ZEROLR_KERNEL_INLINE void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+  static ZEROLR_KERNEL_INLINE Vec broadcast(float x) { return _mm512_set1_ps(x); }
+  static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+  static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {
+    const __mmask16 le = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LE_OQ);
+    return _mm512_maskz_mov_ps(static_cast<__mmask16>(~le), x);
+  }
+  static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) {
+    const __mmask16 gt = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ);
+    return _mm512_mul_ps(dy, _mm512_maskz_mov_ps(gt, _mm512_set1_ps(1.0f)));
+  }
+};
+template <>
+struct Ops<double> {
+  using Vec = __m512d;
+  static constexpr int kLanes = 8;
+  static ZEROLR_KERNEL_INLINE Vec zero() { return _mm512_setzero_pd(); }
+  static ZEROLR_KERNEL_INLINE Vec load(const double* p) { return _mm512_loadu_pd(p); }
+  static ZEROLR_KERNEL_INLINE void store(double* p, Vec v) { _mm512_storeu_pd(p, v); }
+  static ZEROLR_KERNEL_INLINE Vec broadcast(double x) { return _mm512_set1_pd(x); }
+  static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_pd(a, b, c); }
+  static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {
+    const __mmask8 le = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LE_OQ);
+    return _mm512_maskz_mov_pd(static_cast<__mmask8>(~le), x);
+  }
+  static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) {
+    const __mmask8 gt = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ);
+    return _mm512_mul_pd(dy, _mm512_maskz_mov_pd(gt, _mm512_set1_pd(1.0)));
+  }
+};
+#include "body.inc"
+constexpr int kNr = 8;
+template void gemm_entry<float, kNr>(ZEROLR_GEMM_ARGS(float));
+template void gemm_entry<double, kNr>(ZEROLR_GEMM_ARGS(double));
+template void adam_entry<float>(ZEROLR_ADAM_ARGS(float));
+template void adam_entry<double>(ZEROLR_ADAM_ARGS(double));
+template void relu_forward_entry<float>(Index, const float*, float*);
+template void relu_forward_entry<double>(Index, const double*, double*);
+template void relu_backward_entry<float>(Index, const float*, const float*, float*);
+template void relu_backward_entry<double>(Index, const double*, const double*, double*);
+}  // namespace avx512
+#ifdef __clang__
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif  // __x86_64__
+
+// ---------------------------------------------------------------------------------------
+// Dispatch.
+
+std::atomic<int> g_isa{-1};
+
+Isa detect_best() {
+#ifdef ZEROLR_HAVE_X86_ISAS
+  if (supported(Isa::Avx512)) return Isa::Avx512;
+  if (supported(Isa::Avx2)) return Isa::Avx2;
+#endif
+  return Isa::Generic;
+}
+
+Isa current() {
+  const int cached = g_isa.load(std::memory_order_acquire);
+  if (cached >= 0) return static_cast<Isa>(cached);
+  Isa chosen = detect_best();
+  if (const char* env = std::getenv("ZEROLR_ISA"); env != nullptr && *env != '\0') {
+    chosen = parse_isa(env);
+    if (!supported(chosen))
+      throw SpecError("ZEROLR_ISA=" + std::string(env) + ": this CPU does not support " + to_string(chosen) +
+                      " (unset ZEROLR_ISA, or use one it supports: " + to_string(detect_best()) + " or below)");
+  }
+  int expected = -1;
+  g_isa.compare_exchange_strong(expected, static_cast<int>(chosen), std::memory_order_acq_rel);
+  return static_cast<Isa>(g_isa.load(std::memory_order_acquire));
+}
+
+}  // namespace
+
+std::string to_string(Isa isa) {
+  switch (isa) {
+    case Isa::Generic:
+      return "generic";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Avx512:
+      return "avx512";
+  }
+  throw SpecError("instruction set: invalid enumerator " + std::to_string(static_cast<int>(isa)));
+}
+
+Isa parse_isa(const std::string& text) {
+  for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512})
+    if (text == to_string(isa)) return isa;
+  throw SpecError("instruction set \"" + text + "\" is not one of generic, avx2, avx512");
+}
+
+bool supported(Isa isa) {
+  switch (isa) {
+    case Isa::Generic:
+      return true;
+#ifdef ZEROLR_HAVE_X86_ISAS
+    case Isa::Avx2:
+      __builtin_cpu_init();
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::Avx512:
+      __builtin_cpu_init();
+      return __builtin_cpu_supports("avx512f");
+#else
+    case Isa::Avx2:
+    case Isa::Avx512:
+      return false;
+#endif
+  }
+  return false;
+}
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512})
+    if (supported(isa)) out.push_back(isa);
+  return out;
+}
+
+Isa active_isa() { return current(); }
+
+void set_isa(Isa isa) {
+  if (!supported(isa)) throw SpecError("set_isa: this CPU does not support " + to_string(isa));
+  g_isa.store(static_cast<int>(isa), std::memory_order_release);
+}
+
+Index gemm_scratch_size(Index m, Index n, Index k) {
+  if (m <= 0 || n <= 0 || k <= 0) return 0;
+  return (n + kMaxNr) * k + (m + 2 * kMaxLanes) * k;
+}
+
+namespace {
+
+template <class T>
+struct Entry {
+  void (*gemm)(ZEROLR_GEMM_ARGS(T));
+  void (*adam)(ZEROLR_ADAM_ARGS(T));
+  void (*relu_forward)(Index, const T*, T*);
+  void (*relu_backward)(Index, const T*, const T*, T*);
+};
+
+template <class T>
+Entry<T> entry(Isa isa) {
+  switch (isa) {
+#ifdef ZEROLR_HAVE_X86_ISAS
+    case Isa::Avx512:
+      return {avx512::gemm_entry<T, avx512::kNr>, avx512::adam_entry<T>, avx512::relu_forward_entry<T>,
+              avx512::relu_backward_entry<T>};
+    case Isa::Avx2:
+      return {avx2::gemm_entry<T, avx2::kNr>, avx2::adam_entry<T>, avx2::relu_forward_entry<T>,
+              avx2::relu_backward_entry<T>};
+#endif
+    default:
+      return {generic::gemm_entry<T, generic::kNr>, generic::adam_entry<T>, generic::relu_forward_entry<T>,
+              generic::relu_backward_entry<T>};
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm(ZEROLR_GEMM_ARGS(T)) {
+  entry<T>(current()).gemm(ZEROLR_GEMM_PASS);
+}
+
+template <class T>
+void adam_update(ZEROLR_ADAM_ARGS(T)) {
+  entry<T>(current()).adam(ZEROLR_ADAM_PASS);
+}
+
+template <class T>
+void relu_forward(Index n, const T* x, T* y) {
+  entry<T>(current()).relu_forward(n, x, y);
+}
+
+template <class T>
+void relu_backward(Index n, const T* dy, const T* x, T* dx) {
+  entry<T>(current()).relu_backward(n, dy, x, dx);
+}
+
+template void gemm<float>(ZEROLR_GEMM_ARGS(float));
+template void gemm<double>(ZEROLR_GEMM_ARGS(double));
+template void adam_update<float>(ZEROLR_ADAM_ARGS(float));
+template void adam_update<double>(ZEROLR_ADAM_ARGS(double));
+template void relu_forward<float>(Index, const float*, float*);
+template void relu_forward<double>(Index, const double*, double*);
+template void relu_backward<float>(Index, const float*, const float*, float*);
+template void relu_backward<double>(Index, const double*, const double*, double*);
+
+}  // namespace zerolr::kernels

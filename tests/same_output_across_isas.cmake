@@ -1,0 +1,20 @@
+# cmake -DEXE=... -DARGS=a;b;c -DISAS=generic;avx2 -P same_output_across_isas.cmake
+# Runs EXE with ARGS once per instruction set in ISAS (through ZEROLR_ISA) and fails unless
+# each run exits 0 and prints exactly what the first one printed.
+set(first "")
+foreach(isa IN LISTS ISAS)
+  set(ENV{ZEROLR_ISA} "${isa}")
+  execute_process(COMMAND ${EXE} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "ZEROLR_ISA=${isa}: exit status ${rc}\n${out}${err}")
+  endif()
+  if(first STREQUAL "")
+    set(first "${out}")
+    set(first_isa "${isa}")
+    message("ZEROLR_ISA=${isa}:\n${out}")
+  elseif(NOT out STREQUAL first)
+    message(FATAL_ERROR "ZEROLR_ISA=${isa} printed something else than ZEROLR_ISA=${first_isa}:\n${out}")
+  else()
+    message("ZEROLR_ISA=${isa}: the same output")
+  endif()
+endforeach()

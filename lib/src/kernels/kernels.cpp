@@ -51,6 +51,7 @@ struct Ops {
   static ZEROLR_KERNEL_INLINE Vec zero() { return T(0); }
   static ZEROLR_KERNEL_INLINE Vec load(const T* p) { return *p; }
   static ZEROLR_KERNEL_INLINE void store(T* p, Vec v) { *p = v; }
+  static ZEROLR_KERNEL_INLINE void store_first(T*, Vec, int) {}  // one lane: never short
   static ZEROLR_KERNEL_INLINE Vec broadcast(T x) { return x; }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) {
     if constexpr (std::is_same_v<T, float>)
@@ -86,6 +87,11 @@ struct Ops<float> {
   static ZEROLR_KERNEL_INLINE Vec zero() { return _mm256_setzero_ps(); }
   static ZEROLR_KERNEL_INLINE Vec load(const float* p) { return _mm256_loadu_ps(p); }
   static ZEROLR_KERNEL_INLINE void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+  // The first `lanes` entries only (0 < lanes < 8).
+  static ZEROLR_KERNEL_INLINE void store_first(float* p, Vec v, int lanes) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), lane), v);
+  }
   static ZEROLR_KERNEL_INLINE Vec broadcast(float x) { return _mm256_set1_ps(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
   // (x <= 0) ? 0 : x, and dy * ((x > 0) ? 1 : 0); ordered compares, so NaN x is "not <= 0"
@@ -105,6 +111,10 @@ struct Ops<double> {
   static ZEROLR_KERNEL_INLINE Vec zero() { return _mm256_setzero_pd(); }
   static ZEROLR_KERNEL_INLINE Vec load(const double* p) { return _mm256_loadu_pd(p); }
   static ZEROLR_KERNEL_INLINE void store(double* p, Vec v) { _mm256_storeu_pd(p, v); }
+  static ZEROLR_KERNEL_INLINE void store_first(double* p, Vec v, int lanes) {
+    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
+    _mm256_maskstore_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(lanes), lane), v);
+  }
   static ZEROLR_KERNEL_INLINE Vec broadcast(double x) { return _mm256_set1_pd(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_pd(a, b, c); }
   static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {
@@ -151,6 +161,9 @@ struct Ops<float> {
   static ZEROLR_KERNEL_INLINE Vec zero() { return _mm512_setzero_ps(); }
   static ZEROLR_KERNEL_INLINE Vec load(const float* p) { return _mm512_loadu_ps(p); }
   static ZEROLR_KERNEL_INLINE void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+  static ZEROLR_KERNEL_INLINE void store_first(float* p, Vec v, int lanes) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << lanes) - 1u), v);
+  }
   static ZEROLR_KERNEL_INLINE Vec broadcast(float x) { return _mm512_set1_ps(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
   static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {
@@ -169,6 +182,9 @@ struct Ops<double> {
   static ZEROLR_KERNEL_INLINE Vec zero() { return _mm512_setzero_pd(); }
   static ZEROLR_KERNEL_INLINE Vec load(const double* p) { return _mm512_loadu_pd(p); }
   static ZEROLR_KERNEL_INLINE void store(double* p, Vec v) { _mm512_storeu_pd(p, v); }
+  static ZEROLR_KERNEL_INLINE void store_first(double* p, Vec v, int lanes) {
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << lanes) - 1u), v);
+  }
   static ZEROLR_KERNEL_INLINE Vec broadcast(double x) { return _mm512_set1_pd(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_pd(a, b, c); }
   static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {

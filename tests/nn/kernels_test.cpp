@@ -1,6 +1,7 @@
 // zerolr/kernels.h: every instruction set this CPU supports gives the bits of a plain scalar
 // loop, for products of every shape and transposition and for Adam's update, including
-// NaN, infinities, signed zeros, subnormals and overflow; the ISA switch rejects bad values.
+// NaN, infinities, signed zeros, subnormals and overflow, for ReLU and for the non-finite
+// screen; the ISA switch rejects bad values.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -253,6 +254,37 @@ void check_relu() {
 
 TEST(Kernels, ReluMatchesTheScalarFormulaBitForBitOnEveryIsaFloat) { check_relu<float>(); }
 TEST(Kernels, ReluMatchesTheScalarFormulaBitForBitOnEveryIsaDouble) { check_relu<double>(); }
+
+template <class T>
+void check_first_non_finite() {
+  IsaGuard guard;
+  Rng rng(std::is_same_v<T, float> ? 41 : 42);
+  const T bad[] = {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(),
+                   -std::numeric_limits<T>::infinity()};
+  for (int trial = 0; trial < 300; ++trial) {
+    const Index n = static_cast<Index>(rng.below(trial < 150 ? 40 : 700));
+    std::vector<T> x(n);
+    for (T& v : x) {
+      v = draw<T>(rng, false);
+      if (rng.below(4) == 0) v = rng.below(2) ? std::numeric_limits<T>::max() : std::numeric_limits<T>::denorm_min();
+    }
+    const int nbad = static_cast<int>(rng.below(3));  // 0, 1 or 2 bad entries
+    for (int b = 0; b < nbad && n > 0; ++b) x[rng.below(static_cast<std::uint64_t>(n))] = bad[rng.below(3)];
+    Index expect = n;
+    for (Index i = 0; i < n; ++i)
+      if (!std::isfinite(x[i])) {
+        expect = i;
+        break;
+      }
+    for (Isa isa : supported_isas()) {
+      set_isa(isa);
+      ASSERT_EQ(first_non_finite<T>(n, x.data()), expect) << to_string(isa) << " trial " << trial << " n " << n;
+    }
+  }
+}
+
+TEST(Kernels, FirstNonFiniteFindsTheFirstNanOrInfinityOnEveryIsaFloat) { check_first_non_finite<float>(); }
+TEST(Kernels, FirstNonFiniteFindsTheFirstNanOrInfinityOnEveryIsaDouble) { check_first_non_finite<double>(); }
 
 // End to end: ten Adam steps of a model with every supported ISA end on the same bits.
 template <class T>

@@ -86,4 +86,9 @@ void relu_forward(Index n, const T* x, T* y);
 template <class T>
 void relu_backward(Index n, const T* dy, const T* x, T* dx);
 
+/// The index of the first NaN or infinite entry of x[0, n), or n if every entry is finite.
+/// Instantiated for float and double.
+template <class T>
+Index first_non_finite(Index n, const T* x);
+
 }  // namespace zerolr::kernels

@@ -59,6 +59,9 @@ struct Ops {
     else
       return __builtin_fma(a, b, c);
   }
+  static ZEROLR_KERNEL_INLINE Vec add(Vec a, Vec b) { return a + b; }
+  static ZEROLR_KERNEL_INLINE Vec sub(Vec a, Vec b) { return a - b; }
+  static ZEROLR_KERNEL_INLINE bool any_nan(Vec a) { return a != a; }
   static ZEROLR_KERNEL_INLINE Vec relu(Vec x) { return x <= T(0) ? T(0) : x; }
   static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) { return dy * (x > T(0) ? T(1) : T(0)); }
 };
@@ -94,6 +97,9 @@ struct Ops<float> {
   }
   static ZEROLR_KERNEL_INLINE Vec broadcast(float x) { return _mm256_set1_ps(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+  static ZEROLR_KERNEL_INLINE Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+  static ZEROLR_KERNEL_INLINE Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
+  static ZEROLR_KERNEL_INLINE bool any_nan(Vec a) { return _mm256_movemask_ps(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)) != 0; }
   // (x <= 0) ? 0 : x, and dy * ((x > 0) ? 1 : 0); ordered compares, so NaN x is "not <= 0"
   // and "not > 0", as in the scalar formulas.
   static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {
@@ -117,6 +123,9 @@ struct Ops<double> {
   }
   static ZEROLR_KERNEL_INLINE Vec broadcast(double x) { return _mm256_set1_pd(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_pd(a, b, c); }
+  static ZEROLR_KERNEL_INLINE Vec add(Vec a, Vec b) { return _mm256_add_pd(a, b); }
+  static ZEROLR_KERNEL_INLINE Vec sub(Vec a, Vec b) { return _mm256_sub_pd(a, b); }
+  static ZEROLR_KERNEL_INLINE bool any_nan(Vec a) { return _mm256_movemask_pd(_mm256_cmp_pd(a, a, _CMP_UNORD_Q)) != 0; }
   static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {
     return _mm256_andnot_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LE_OQ), x);
   }
@@ -136,6 +145,8 @@ template void relu_forward_entry<float>(Index, const float*, float*);
 template void relu_forward_entry<double>(Index, const double*, double*);
 template void relu_backward_entry<float>(Index, const float*, const float*, float*);
 template void relu_backward_entry<double>(Index, const double*, const double*, double*);
+template Index first_non_finite_entry<float>(Index, const float*);
+template Index first_non_finite_entry<double>(Index, const double*);
 }  // namespace avx2
 #ifdef __clang__
 #pragma clang attribute pop
@@ -166,6 +177,9 @@ struct Ops<float> {
   }
   static ZEROLR_KERNEL_INLINE Vec broadcast(float x) { return _mm512_set1_ps(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+  static ZEROLR_KERNEL_INLINE Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+  static ZEROLR_KERNEL_INLINE Vec sub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
+  static ZEROLR_KERNEL_INLINE bool any_nan(Vec a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q) != 0; }
   static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {
     const __mmask16 le = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LE_OQ);
     return _mm512_maskz_mov_ps(static_cast<__mmask16>(~le), x);
@@ -187,6 +201,9 @@ struct Ops<double> {
   }
   static ZEROLR_KERNEL_INLINE Vec broadcast(double x) { return _mm512_set1_pd(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_pd(a, b, c); }
+  static ZEROLR_KERNEL_INLINE Vec add(Vec a, Vec b) { return _mm512_add_pd(a, b); }
+  static ZEROLR_KERNEL_INLINE Vec sub(Vec a, Vec b) { return _mm512_sub_pd(a, b); }
+  static ZEROLR_KERNEL_INLINE bool any_nan(Vec a) { return _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q) != 0; }
   static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {
     const __mmask8 le = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LE_OQ);
     return _mm512_maskz_mov_pd(static_cast<__mmask8>(~le), x);
@@ -206,6 +223,8 @@ template void relu_forward_entry<float>(Index, const float*, float*);
 template void relu_forward_entry<double>(Index, const double*, double*);
 template void relu_backward_entry<float>(Index, const float*, const float*, float*);
 template void relu_backward_entry<double>(Index, const double*, const double*, double*);
+template Index first_non_finite_entry<float>(Index, const float*);
+template Index first_non_finite_entry<double>(Index, const double*);
 }  // namespace avx512
 #ifdef __clang__
 #pragma clang attribute pop
@@ -309,6 +328,7 @@ struct Entry {
   void (*adam)(ZEROLR_ADAM_ARGS(T));
   void (*relu_forward)(Index, const T*, T*);
   void (*relu_backward)(Index, const T*, const T*, T*);
+  Index (*first_non_finite)(Index, const T*);
 };
 
 template <class T>
@@ -317,14 +337,14 @@ Entry<T> entry(Isa isa) {
 #ifdef ZEROLR_HAVE_X86_ISAS
     case Isa::Avx512:
       return {avx512::gemm_entry<T, avx512::kNr>, avx512::adam_entry<T>, avx512::relu_forward_entry<T>,
-              avx512::relu_backward_entry<T>};
+              avx512::relu_backward_entry<T>, avx512::first_non_finite_entry<T>};
     case Isa::Avx2:
       return {avx2::gemm_entry<T, avx2::kNr>, avx2::adam_entry<T>, avx2::relu_forward_entry<T>,
-              avx2::relu_backward_entry<T>};
+              avx2::relu_backward_entry<T>, avx2::first_non_finite_entry<T>};
 #endif
     default:
       return {generic::gemm_entry<T, generic::kNr>, generic::adam_entry<T>, generic::relu_forward_entry<T>,
-              generic::relu_backward_entry<T>};
+              generic::relu_backward_entry<T>, generic::first_non_finite_entry<T>};
   }
 }
 
@@ -350,6 +370,11 @@ void relu_backward(Index n, const T* dy, const T* x, T* dx) {
   entry<T>(current()).relu_backward(n, dy, x, dx);
 }
 
+template <class T>
+Index first_non_finite(Index n, const T* x) {
+  return entry<T>(current()).first_non_finite(n, x);
+}
+
 template void gemm<float>(ZEROLR_GEMM_ARGS(float));
 template void gemm<double>(ZEROLR_GEMM_ARGS(double));
 template void adam_update<float>(ZEROLR_ADAM_ARGS(float));
@@ -358,5 +383,7 @@ template void relu_forward<float>(Index, const float*, float*);
 template void relu_forward<double>(Index, const double*, double*);
 template void relu_backward<float>(Index, const float*, const float*, float*);
 template void relu_backward<double>(Index, const double*, const double*, double*);
+template Index first_non_finite<float>(Index, const float*);
+template Index first_non_finite<double>(Index, const double*);
 
 }  // namespace zerolr::kernels

@@ -1,13 +1,12 @@
 #include "zerolr/optim/step.h"
 
 #include <cmath>
-#include <cstdint>
-#include <cstring>
 #include <limits>
 #include <type_traits>
 #include <string>
 
 #include "instantiate.h"
+#include "zerolr/kernels.h"
 #include "zerolr/spec_syntax.h"
 
 namespace zerolr {
@@ -72,26 +71,8 @@ bool gradients_finite(const std::vector<ParamRef<T>>& params, std::string* where
     const Index n = p.grad->size();
     const Index rows = p.grad->rows();
     Index i = 0;
-    if constexpr (std::is_floating_point_v<T>) {
-      // Blocks without a branch per entry (the compiler vectorizes the test): only a block
-      // that holds a non-finite entry is searched one by one below.
-      // An entry is non-finite when its exponent bits are all ones (integer tests vectorize
-      // where floating-point comparisons with NaN may not).
-      using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-      if constexpr (sizeof(T) == sizeof(Bits) && std::numeric_limits<T>::is_iec559) {
-        constexpr Bits kExp = sizeof(T) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
-        constexpr Index kBlock = 256;
-        for (; i + kBlock <= n; i += kBlock) {
-          Bits bad = 0;
-          for (Index j = i; j < i + kBlock; ++j) {
-            Bits b;
-            std::memcpy(&b, g + j, sizeof b);
-            bad |= static_cast<Bits>((b & kExp) == kExp);
-          }
-          if (bad != 0) break;
-        }
-      }
-    }
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
+      i = kernels::first_non_finite<T>(n, g);  // vectorized screen (zerolr/kernels.h)
     for (; i < n; ++i) {
       if (isfinite(g[i])) continue;
       if (where != nullptr) {

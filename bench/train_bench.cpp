@@ -47,13 +47,36 @@ std::map<std::string, std::vector<double>>& gemm_rates() {
   return r;
 }
 
+// The product Dense::forward evaluates, y = x W^T, on the shape's largest operands: by Eigen
+// (`c.noalias() = a * b.transpose()`, the machine's reference GEMM) or by zerolr's kernel
+// (zerolr/kernels.h, in the instruction set in use; ZEROLR_ISA picks another).
+enum class GemmImpl { Eigen, Kernel };
+
 template <class T>
 struct Gemm {
+  GemmDims d;
+  GemmImpl impl;
   Matrix<T> a, b, c;
-  explicit Gemm(const GemmDims& d) : a(Matrix<T>::Random(d.m, d.k)), b(Matrix<T>::Random(d.n, d.k)), c(d.m, d.n) {}
-  // The expression Dense::forward evaluates: y = x W^T.
-  void run() { c.noalias() = a * b.transpose(); }
+  std::vector<T> scratch;
+  Gemm(const GemmDims& dims, GemmImpl which)
+      : d(dims),
+        impl(which),
+        a(Matrix<T>::Random(d.m, d.k)),
+        b(Matrix<T>::Random(d.n, d.k)),
+        c(d.m, d.n),
+        scratch(static_cast<std::size_t>(zerolr::kernels::gemm_scratch_size(d.m, d.n, d.k))) {}
+  void run() {
+    if (impl == GemmImpl::Eigen)
+      c.noalias() = a * b.transpose();
+    else
+      zerolr::kernels::gemm<T>(d.m, d.n, d.k, a.data(), a.outerStride(), false, b.data(), b.outerStride(), true,
+                               c.data(), c.outerStride(), scratch.data());
+  }
 };
+
+std::string rate_key(const TrainShape& shape, bool is_double, GemmImpl impl) {
+  return std::string(shape.name) + (is_double ? "/double" : "/float") + (impl == GemmImpl::Eigen ? "" : "/kernel");
+}
 
 // CPU time of this thread, as Google Benchmark's default (CPU-time) rates use.
 double cpu_seconds() {
@@ -64,10 +87,11 @@ double cpu_seconds() {
 
 double gemm_flops(const GemmDims& d) { return 2.0 * static_cast<double>(d.m) * static_cast<double>(d.k) * static_cast<double>(d.n); }
 
+// BM_Gemm/SHAPE/TYPE (Eigen) and BM_KernelGemm/SHAPE/TYPE (zerolr's kernel).
 template <class T>
-void BM_Gemm(benchmark::State& state, TrainShape shape, std::string key) {
+void BM_Gemm(benchmark::State& state, TrainShape shape, GemmImpl impl) {
   const GemmDims d = largest_product(shape);
-  Gemm<T> g(d);
+  Gemm<T> g(d, impl);
   g.run();
   const double t0 = cpu_seconds();
   for (auto _ : state) {
@@ -76,35 +100,19 @@ void BM_Gemm(benchmark::State& state, TrainShape shape, std::string key) {
     benchmark::ClobberMemory();
   }
   const double secs = cpu_seconds() - t0;
-  gemm_rates()[key].push_back(gemm_flops(d) * static_cast<double>(state.iterations()) / secs);
+  gemm_rates()[rate_key(shape, std::is_same_v<T, double>, impl)].push_back(
+      gemm_flops(d) * static_cast<double>(state.iterations()) / secs);
   state.counters["GFLOPS"] = benchmark::Counter(gemm_flops(d) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(std::to_string(d.m) + "x" + std::to_string(d.k) + " * " + std::to_string(d.k) + "x" +
-                 std::to_string(d.n));
+                 std::to_string(d.n) +
+                 (impl == GemmImpl::Kernel ? " " + zerolr::kernels::to_string(zerolr::kernels::active_isa()) : ""));
 }
 
-// zerolr's own product (zerolr/kernels.h) on the same operands, in the instruction set in use
-// (ZEROLR_ISA picks another): what Dense::forward runs.
-template <class T>
-void BM_KernelGemm(benchmark::State& state, TrainShape shape) {
-  const GemmDims d = largest_product(shape);
-  Gemm<T> g(d);
-  std::vector<T> scratch(static_cast<std::size_t>(zerolr::kernels::gemm_scratch_size(d.m, d.n, d.k)));
-  for (auto _ : state) {
-    zerolr::kernels::gemm<T>(d.m, d.n, d.k, g.a.data(), g.a.outerStride(), false, g.b.data(), g.b.outerStride(), true,
-                             g.c.data(), g.c.outerStride(), scratch.data());
-    benchmark::DoNotOptimize(g.c.data());
-    benchmark::ClobberMemory();
-  }
-  state.counters["GFLOPS"] = benchmark::Counter(gemm_flops(d) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(zerolr::kernels::to_string(zerolr::kernels::active_isa()));
-}
-
-}  // namespace
-
-double gemm_rate(const TrainShape& shape, bool is_double) {
-  const std::string key = std::string(shape.name) + (is_double ? "/double" : "/float");
-  auto& v = gemm_rates()[key];
-  if (v.empty()) {  // BM_Gemm was filtered out: measure it here for about 0.3 s
+// The median rate (flop/s) of this run's BM_Gemm or BM_KernelGemm for the shape, measured
+// here for about 0.3 s if that benchmark was filtered out.
+double gemm_rate(const TrainShape& shape, bool is_double, GemmImpl impl) {
+  auto& v = gemm_rates()[rate_key(shape, is_double, impl)];
+  if (v.empty()) {
     const GemmDims d = largest_product(shape);
     auto time = [&](auto& g) {
       long n = 0;
@@ -118,10 +126,10 @@ double gemm_rate(const TrainShape& shape, bool is_double) {
       return gemm_flops(d) * static_cast<double>(n) / secs;
     };
     if (is_double) {
-      Gemm<double> g(d);
+      Gemm<double> g(d, impl);
       v.push_back(time(g));
     } else {
-      Gemm<float> g(d);
+      Gemm<float> g(d, impl);
       v.push_back(time(g));
     }
   }
@@ -130,11 +138,15 @@ double gemm_rate(const TrainShape& shape, bool is_double) {
   return s[s.size() / 2];  // median of the repetitions so far
 }
 
+}  // namespace
+
 void report_step(benchmark::State& state, const TrainShape& shape, bool is_double) {
   const double flops = train_step_flops(shape);
   state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["of_gemm"] =
-      benchmark::Counter(flops / gemm_rate(shape, is_double), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["of_gemm"] = benchmark::Counter(flops / gemm_rate(shape, is_double, GemmImpl::Eigen),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["of_kernel"] = benchmark::Counter(flops / gemm_rate(shape, is_double, GemmImpl::Kernel),
+                                                   benchmark::Counter::kIsIterationInvariantRate);
 }
 
 #ifndef ZEROLR_BENCH_HAVE_TORCH
@@ -177,15 +189,16 @@ void BM_TrainStep_zerolr(benchmark::State& state, TrainShape shape) {
     benchmark::DoNotOptimize(trainer.step(x, y, lr));
   }
   report_step(state, shape, std::is_same_v<T, double>);
+  state.SetLabel(zerolr::kernels::to_string(zerolr::kernels::active_isa()));
 }
 
 const int registered = [] {
   for (const TrainShape& s : train_shapes()) {
     const std::string n = s.name;
-    benchmark::RegisterBenchmark(("BM_Gemm/" + n + "/float").c_str(), BM_Gemm<float>, s, n + "/float");
-    benchmark::RegisterBenchmark(("BM_Gemm/" + n + "/double").c_str(), BM_Gemm<double>, s, n + "/double");
-    benchmark::RegisterBenchmark(("BM_KernelGemm/" + n + "/float").c_str(), BM_KernelGemm<float>, s);
-    benchmark::RegisterBenchmark(("BM_KernelGemm/" + n + "/double").c_str(), BM_KernelGemm<double>, s);
+    benchmark::RegisterBenchmark(("BM_Gemm/" + n + "/float").c_str(), BM_Gemm<float>, s, GemmImpl::Eigen);
+    benchmark::RegisterBenchmark(("BM_Gemm/" + n + "/double").c_str(), BM_Gemm<double>, s, GemmImpl::Eigen);
+    benchmark::RegisterBenchmark(("BM_KernelGemm/" + n + "/float").c_str(), BM_Gemm<float>, s, GemmImpl::Kernel);
+    benchmark::RegisterBenchmark(("BM_KernelGemm/" + n + "/double").c_str(), BM_Gemm<double>, s, GemmImpl::Kernel);
   }
   // Each zerolr step is followed by the same step in libtorch, so pairs run back to back.
   for (const TrainShape& s : train_shapes()) {

@@ -85,10 +85,8 @@ class State;
 }
 
 namespace zerolr_bench {
-/// The median GFLOP rate (flop/s) of BM_Gemm for the shape's largest product in this run
-/// (measured on the spot if BM_Gemm was filtered out).
-double gemm_rate(const TrainShape& shape, bool is_double);
-/// Sets the GFLOPS and of_gemm counters of a BM_TrainStep run.
+/// Sets the GFLOPS, of_gemm (fraction of this run's BM_Gemm, Eigen's product) and of_kernel
+/// (fraction of BM_KernelGemm, zerolr's own) counters of a BM_TrainStep run.
 void report_step(benchmark::State& state, const TrainShape& shape, bool is_double);
 /// Registers BM_TrainStep/libtorch/SHAPE/TYPE (torch_bench.cpp; a no-op without libtorch).
 void register_torch_step(const TrainShape& shape, bool is_double);

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Turns zerolr-bench --benchmark_format=json (with --benchmark_repetitions=N) into the
 markdown table of docs/notes/benchmarks.md: median CPU time per step of zerolr and
-libtorch, the ratio libtorch/zerolr, zerolr's GFLOP/s and its fraction of BM_Gemm.
+libtorch, the ratio libtorch/zerolr with the issue's target, zerolr's GFLOP/s, and the
+rates of BM_Gemm (Eigen's product) and BM_KernelGemm (zerolr's) with the step's fraction
+of each.
 
 usage: train_table.py run.json [more.json ...]   (one table per file)
 """
@@ -26,24 +28,32 @@ def us(b):
 
 def table(path):
     ctx, m = medians(path)
+    isa = next((b.get("label") for n, b in m.items() if n.startswith("BM_TrainStep/zerolr")), "?")
     lines = [
-        f"`{path}`: {ctx.get('num_cpus')} x {ctx.get('mhz_per_cpu')} MHz, load {ctx.get('load_avg')}",
+        f"`{path}`: {ctx.get('num_cpus')} x {ctx.get('mhz_per_cpu')} MHz, load {ctx.get('load_avg')}, "
+        f"zerolr kernels: {isa}",
         "",
-        "| shape | type | zerolr µs | libtorch µs | libtorch / zerolr | zerolr GFLOP/s | GEMM GFLOP/s | step / GEMM |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| shape | type | zerolr µs | libtorch µs | libtorch / zerolr | target | zerolr GFLOP/s "
+        "| Eigen GEMM GFLOP/s | kernel GEMM GFLOP/s | step / Eigen GEMM | step / kernel GEMM |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
+    targets = {"small": 20, "medium": 10, "large": 5}
     for shape in ("small", "medium", "large"):
         for t in ("float", "double"):
             z = m.get(f"BM_TrainStep/zerolr/{shape}/{t}")
             l = m.get(f"BM_TrainStep/libtorch/{shape}/{t}")
             g = m.get(f"BM_Gemm/{shape}/{t}")
+            k = m.get(f"BM_KernelGemm/{shape}/{t}")
             if not z:
                 continue
             zt = us(z)
             lt = us(l) if l else float("nan")
+            ratio = lt / zt
+            verdict = ("met" if ratio >= targets[shape] else "**missed**") if l else "n/a"
             lines.append(
-                f"| {shape} | {t} | {zt:.2f} | {lt:.1f} | {lt / zt:.1f}x | {z['GFLOPS']:.1f} | "
-                f"{g['GFLOPS'] if g else float('nan'):.1f} | {z['of_gemm']:.2f} |"
+                f"| {shape} | {t} | {zt:.2f} | {lt:.1f} | {ratio:.1f}x | {targets[shape]}x {verdict} | "
+                f"{z['GFLOPS']:.1f} | {g['GFLOPS'] if g else float('nan'):.1f} | "
+                f"{k['GFLOPS'] if k else float('nan'):.1f} | {z['of_gemm']:.2f} | {z.get('of_kernel', float('nan')):.2f} |"
             )
     f = m.get("BM_PropFreeze/max1000params")
     if f:

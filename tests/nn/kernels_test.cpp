@@ -224,7 +224,7 @@ void check_relu() {
       x[i] = draw<T>(rng, special);
       dy[i] = draw<T>(rng, special);
       y_expect[i] = x[i] <= T(0) ? T(0) : x[i];
-      dx_expect[i] = dy[i] * (x[i] > T(0) ? T(1) : T(0));
+      dx_expect[i] = x[i] <= T(0) ? T(0) : dy[i];
     }
     for (Isa isa : supported_isas()) {
       set_isa(isa);
@@ -238,17 +238,30 @@ void check_relu() {
             << ")";
     }
   }
-  // The signs the formulas fix: relu(-0) = +0, and a negative dy times 0 is -0.
+  // What PyTorch's relu and threshold_backward give (libtorch 1.13, checked by hand):
+  // relu(-0) = +0; where x <= 0 the gradient is +0 whatever dy is, NaN and inf included;
+  // where x is NaN, dy passes.
+  const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
   for (Isa isa : supported_isas()) {
     set_isa(isa);
-    const std::vector<T> x(16, T(-0.0)), dy(16, T(-1));
-    std::vector<T> y(16), dx(16);
-    relu_forward<T>(16, x.data(), y.data());
-    relu_backward<T>(16, dy.data(), x.data(), dx.data());
-    for (int i = 0; i < 16; ++i) {
-      EXPECT_FALSE(std::signbit(y[i])) << to_string(isa);
-      EXPECT_TRUE(std::signbit(dx[i]) && dx[i] == T(0)) << to_string(isa);
+    std::vector<T> x(20, T(-0.0)), dy(20, T(-1));
+    x[17] = T(-1);
+    dy[17] = nan;
+    x[18] = T(0);
+    dy[18] = -inf;
+    x[19] = nan;
+    dy[19] = T(3);
+    x[3] = T(-2);
+    dy[3] = nan;  // inside the vector part
+    std::vector<T> y(20), dx(20);
+    relu_forward<T>(20, x.data(), y.data());
+    relu_backward<T>(20, dy.data(), x.data(), dx.data());
+    for (int i = 0; i < 19; ++i) {
+      EXPECT_FALSE(std::signbit(y[i])) << to_string(isa) << " entry " << i;
+      EXPECT_TRUE(dx[i] == T(0) && !std::signbit(dx[i])) << to_string(isa) << " entry " << i << ": " << dx[i];
     }
+    EXPECT_TRUE(std::isnan(y[19])) << to_string(isa);
+    EXPECT_EQ(dx[19], T(3)) << to_string(isa);
   }
 }
 

@@ -88,6 +88,28 @@ TEST(ReluLayer, BackwardMatchesFiniteDifferencesAwayFromTheKink) {
   }
 }
 
+// PyTorch's ReLU backward selects (threshold_backward: x <= 0 ? 0 : dy); it does not multiply
+// by a 0/1 derivative. So a NaN or infinite upstream gradient stops at an inactive unit
+// (libtorch 1.13 gives [0, 0, nan] for these inputs). The reference scalar's path in
+// layers.cpp is the same selection, written out.
+template <class T>
+void check_relu_backward_selects() {
+  const auto layer = make_layer<T>(kind_spec(LayerKind::ReLU), 3, 0);
+  Matrix<T> x(1, 3), dy(1, 3);
+  x << T(-1), T(0), T(2);
+  dy << std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(), std::numeric_limits<T>::quiet_NaN();
+  layer->forward(x, Mode::Train);
+  const Matrix<T> dx = layer->backward(dy);
+  EXPECT_TRUE(dx(0, 0) == T(0)) << "NaN gradient at x = -1";
+  EXPECT_TRUE(dx(0, 1) == T(0)) << "inf gradient at x = 0";
+  EXPECT_TRUE(std::isnan(dx(0, 2))) << "NaN gradient at x = 2 passes";
+}
+
+TEST(ReluLayer, BackwardSelectsLikePyTorchSoNonFiniteGradientsStopAtInactiveUnits) {
+  check_relu_backward_selects<float>();
+  check_relu_backward_selects<double>();
+}
+
 TEST(LeakyReluLayer, BackwardMatchesFiniteDifferencesWithTheDefaultAndACustomSlope) {
   for (const double slope : {0.01, 0.3, -0.5}) {
     LayerSpec s = kind_spec(LayerKind::LeakyReLU);

@@ -81,8 +81,9 @@ void adam_update(Index n, T* p, const T* g, T* m, T* v, T* vmax, const AdamScala
 template <class T>
 void relu_forward(Index n, const T* x, T* y);
 
-/// ReLU's backward as zerolr's layer defines it: dx = dy * ((x > 0) ? 1 : 0), a product, so a
-/// NaN or infinite dy gives NaN even where x <= 0. Instantiated for float and double.
+/// ReLU's backward as PyTorch's threshold_backward defines it: dx = (x <= 0) ? +0 : dy, a
+/// selection, so a NaN or infinite dy where x <= 0 gives 0 (not 0 * NaN), and a NaN x passes
+/// dy through. Instantiated for float and double.
 template <class T>
 void relu_backward(Index n, const T* dy, const T* x, T* dx);
 

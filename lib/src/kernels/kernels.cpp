@@ -63,7 +63,7 @@ struct Ops {
   static ZEROLR_KERNEL_INLINE Vec sub(Vec a, Vec b) { return a - b; }
   static ZEROLR_KERNEL_INLINE bool any_nan(Vec a) { return a != a; }
   static ZEROLR_KERNEL_INLINE Vec relu(Vec x) { return x <= T(0) ? T(0) : x; }
-  static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) { return dy * (x > T(0) ? T(1) : T(0)); }
+  static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) { return x <= T(0) ? T(0) : dy; }
 };
 #include "body.inc"
 constexpr int kNr = 4;
@@ -100,14 +100,13 @@ struct Ops<float> {
   static ZEROLR_KERNEL_INLINE Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
   static ZEROLR_KERNEL_INLINE Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
   static ZEROLR_KERNEL_INLINE bool any_nan(Vec a) { return _mm256_movemask_ps(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)) != 0; }
-  // (x <= 0) ? 0 : x, and dy * ((x > 0) ? 1 : 0); ordered compares, so NaN x is "not <= 0"
-  // and "not > 0", as in the scalar formulas.
+  // (x <= 0) ? 0 : x, and (x <= 0) ? 0 : dy; an ordered compare, so a NaN x is "not <= 0",
+  // as in the scalar formulas.
   static ZEROLR_KERNEL_INLINE Vec relu(Vec x) {
     return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LE_OQ), x);
   }
   static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) {
-    const Vec one = _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), _mm256_set1_ps(1.0f));
-    return _mm256_mul_ps(dy, one);
+    return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LE_OQ), dy);
   }
 };
 template <>
@@ -130,8 +129,7 @@ struct Ops<double> {
     return _mm256_andnot_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LE_OQ), x);
   }
   static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) {
-    const Vec one = _mm256_and_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GT_OQ), _mm256_set1_pd(1.0));
-    return _mm256_mul_pd(dy, one);
+    return _mm256_andnot_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LE_OQ), dy);
   }
 };
 #include "body.inc"
@@ -185,8 +183,8 @@ struct Ops<float> {
     return _mm512_maskz_mov_ps(static_cast<__mmask16>(~le), x);
   }
   static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) {
-    const __mmask16 gt = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ);
-    return _mm512_mul_ps(dy, _mm512_maskz_mov_ps(gt, _mm512_set1_ps(1.0f)));
+    const __mmask16 le = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LE_OQ);
+    return _mm512_maskz_mov_ps(static_cast<__mmask16>(~le), dy);
   }
 };
 template <>
@@ -209,8 +207,8 @@ struct Ops<double> {
     return _mm512_maskz_mov_pd(static_cast<__mmask8>(~le), x);
   }
   static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) {
-    const __mmask8 gt = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ);
-    return _mm512_mul_pd(dy, _mm512_maskz_mov_pd(gt, _mm512_set1_pd(1.0)));
+    const __mmask8 le = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LE_OQ);
+    return _mm512_maskz_mov_pd(static_cast<__mmask8>(~le), dy);
   }
 };
 #include "body.inc"

@@ -197,6 +197,8 @@ class Elementwise final : public Layer<T> {
     const Index size = dy.size();
     if constexpr (kRelu) {
       kernels::relu_backward<T>(size, d, xs, out);
+    } else if constexpr (std::is_same_v<Act, ReluFn<T>>) {  // the reference scalar
+      for (Index k = 0; k < size; ++k) out[k] = xs[k] <= 0 ? T(0) : d[k];
     } else {
       for (Index k = 0; k < size; ++k) out[k] = d[k] * act_.derivative(xs[k], ys[k]);
     }
@@ -215,6 +217,9 @@ template <class T>
 struct ReluFn {
   LayerSpec spec;
   T value(const T& x) const { return x <= 0 ? T(0) : x; }
+  // Used by Elementwise only through this formula's selection form: PyTorch's ReLU backward
+  // (threshold_backward) gives dx = (x <= 0) ? 0 : dy, so a NaN or infinite dy where x <= 0
+  // is dropped, not multiplied by 0 (libtorch 1.13: relu(-1) backward with dy = NaN gives 0).
   T derivative(const T& x, const T&) const { return x > 0 ? T(1) : T(0); }
 };
 

@@ -36,7 +36,12 @@
 ///   + 128 (u_T / u_W) |w_W - w_ref|
 ///
 /// estimates what T's error may be (128 absorbs that the two evaluations round differently:
-/// hunts found underestimates of up to 2x with 16 and 1.05x with 64).
+/// hunts found underestimates of up to 2x with 16 and 1.05x with 64). W can be exact by luck
+/// where T is not (inputs with few significant bits: a saturated sigmoid's gradient of 1 and
+/// a dyadic alpha made centered RMSprop's v - grad_avg^2 exact in long double and 24 bits
+/// short in double; a 20,000-case hunt found it), so |w_W - w_ref| is also measured from
+/// inputs (g and the state) perturbed by a relative 2^-(digits of T + 4), with the reference
+/// run from exactly those inputs, and the larger difference counts.
 /// A step whose direction (the reference step at lr = 1) exceeds T's range, that starts
 /// from a state holding an infinity, or whose formula term is as large as the update itself
 /// (T keeps no correct digit of the step), is range_limited.

@@ -2,6 +2,7 @@
 // hanging and lying plug-ins are caught with small counterexamples that replay exactly.
 #include "zerolr/audit/audit.h"
 
+#include <limits>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -90,6 +91,37 @@ TEST(Audit, ARefusalThatChangesParametersIsAViolation) {
   const AuditFinding* f = find(r, "refusal", FindingClass::Violation);
   ASSERT_NE(f, nullptr) << report_json(r);
   EXPECT_THAT(f->message, HasSubstr("but changed params["));
+}
+
+// Agreement from non-finite starting parameters: a rule that keeps NaN and inf where they are
+// agrees with the reference (NaN with NaN, inf with the same inf); an implementation that
+// turns a finite parameter into NaN where the rule does not still disagrees.
+TEST(Audit, AgreementAcceptsTheSameNonFiniteValuesAndRejectsOthers) {
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  for (const char* spec : {"sgd(lr=0.1,momentum=0.9)", "adam", "adamw(weight_decay=0.1)", "rmsprop", "adagrad"}) {
+    for (Scalar scalar : {Scalar::Double, Scalar::Float}) {
+      VectorCase vc;
+      vc.scalar = scalar;
+      vc.check = "agreement";
+      vc.params = {nan, inf, -inf, 0.5};
+      vc.grads = {{0.25, -0.5, 1.0, 0.125}, {0.5, 0.25, -0.25, -1.0}};
+      vc.lrs = {0.01, 0.001};
+      const auto findings = check_vector_case(builtin_target(parse_optimizer_spec(spec)), vc);
+      for (const auto& f : findings)
+        EXPECT_NE(f.cls, FindingClass::Violation) << spec << ": " << f.property << ": " << f.message;
+    }
+  }
+  // The broken example (decay not scaled by lr) still disagrees on such a case: the finite
+  // entry moves differently.
+  VectorCase vc;
+  vc.check = "agreement";
+  vc.params = {nan, 0.5};
+  vc.grads = {{0.25, 0.25}};
+  vc.lrs = {0.0};
+  const auto broken = check_vector_case(plugin_target(ZLR_EXAMPLE_BROKEN_ADAMW), vc);
+  bool violation = false;
+  for (const auto& f : broken) violation = violation || f.cls == FindingClass::Violation;
+  EXPECT_TRUE(violation);
 }
 
 TEST(VectorCaseToken, RoundTripsExactlyAndRejectsMalformedTokens) {

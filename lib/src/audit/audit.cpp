@@ -279,9 +279,18 @@ Findings run_vector(const AuditTarget& target, const VectorCase& vc) {
       const T got = traj[k + 1][ui];
       const Reference& exact = claim.ref[k](i);
       const double budget = claim.budget[k][ui];
-      const double e_impl = std::isfinite(got) && isfinite(exact)
-                                ? static_cast<double>(abs(Reference(got) - exact))
-                                : std::numeric_limits<double>::infinity();
+      // Non-finite values agree when they are the same: NaN with NaN, an infinity with the
+      // same infinity (a case may start from NaN or inf parameters, which a correct rule
+      // keeps). Any other pairing with a non-finite side is a mismatch.
+      double e_impl;
+      if (std::isfinite(got) && isfinite(exact))
+        e_impl = static_cast<double>(abs(Reference(got) - exact));
+      else if ((std::isnan(got) && isnan(exact)) ||
+               (std::isinf(got) && isinf(exact) && std::signbit(got) == (exact < 0)))
+        e_impl = 0;
+      else
+        e_impl = std::numeric_limits<double>::infinity();
+      if (e_impl == 0) continue;  // exact agreement (the budget may be NaN from NaN inputs)
       worst = std::max(worst, e_impl / budget);
       if (!(e_impl <= budget)) {
         add(vc.check, FindingClass::Violation,

@@ -83,13 +83,7 @@ template <class T>
 std::vector<T> test_losses(const Case& c) {
   Sequential<T> model(c.arch, c.model_seed);
   auto opt = make_optimizer<T>(with_lr(c.optimizer, 1.0));
-  TrainOptions o;
-  o.epochs = c.epochs;
-  o.batch_size = c.batch_size;
-  o.shuffle = c.shuffle;
-  o.seed = c.shuffle_seed;
-  o.schedule = Schedule::sequence(c.lrs);
-  Trainer<T> trainer(model, c.loss, *opt, o);
+  Trainer<T> trainer(model, c.loss, *opt, train_options(c));
   Dataset<T> train{c.train.x.cast<T>(), c.train.y.cast<T>(), {}, ""};
   Dataset<T> test{c.test.x.cast<T>(), c.test.y.cast<T>(), {}, ""};
   return trainer.fit(train, &test).test_loss;

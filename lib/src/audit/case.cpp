@@ -287,4 +287,15 @@ std::string describe(const Case& c) {
   return s.str();
 }
 
+TrainOptions train_options(const Case& c) {
+  TrainOptions o;
+  o.epochs = c.epochs;
+  o.batch_size = c.batch_size;
+  o.shuffle = c.shuffle;
+  o.seed = c.shuffle_seed;
+  o.schedule = Schedule::sequence(c.lrs);
+  o.step.non_finite = c.policy;
+  return o;
+}
+
 }  // namespace zerolr

@@ -25,19 +25,6 @@ Dataset<T> to_scalar(const Dataset<double>& d) {
   return lift<T>(d);  // a cast entry by entry, whichever way it goes
 }
 
-/// The trainer options a case stands for: lr(t) = lrs[min(t, last)] through a base lr of 1
-/// and a sequence schedule (1 * x == x exactly).
-inline TrainOptions train_options(const Case& c) {
-  TrainOptions o;
-  o.epochs = c.epochs;
-  o.batch_size = c.batch_size;
-  o.shuffle = c.shuffle;
-  o.seed = c.shuffle_seed;
-  o.schedule = Schedule::sequence(c.lrs);
-  o.step.non_finite = c.policy;
-  return o;
-}
-
 template <class T>
 struct CaseRun {
   Sequential<T> initial;

@@ -20,6 +20,7 @@
 #include "zerolr/optim/step.h"
 #include "zerolr/random.h"
 #include "zerolr/train/dataset.h"
+#include "zerolr/train/trainer.h"
 
 namespace zerolr {
 
@@ -84,5 +85,10 @@ std::string to_token(const Case& c);
 Case parse_token(const std::string& token);
 /// A short readable summary (architecture, optimizer, lrs, sizes, regime, scalar).
 std::string describe(const Case& c);
+
+/// The trainer options a case stands for: lr(t) = lrs[min(t, last)] through a base lr of 1
+/// and a sequence schedule (1 * x == x exactly), with the case's epochs, batches, shuffling
+/// and non-finite policy. Every run of a case (properties, audit, zerolr-claims) uses these.
+TrainOptions train_options(const Case& c);
 
 }  // namespace zerolr

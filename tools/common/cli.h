@@ -14,6 +14,9 @@ namespace zerolr::tools {
 /// Parses argv into `app`. Returns nothing when the tool should go on, or the exit status to
 /// return from main: 0 after --help, 2 after a usage error (reported as "tool: reason").
 inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv, const char* tool) {
+  app.footer(app.get_footer() + (app.get_footer().empty() ? "" : "\n\n") +
+             "Environment:\n  ZEROLR_ISA  generic, avx2 or avx512: the instruction set of zerolr's kernels "
+             "(default: the best this CPU has; every set gives the same bits)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -128,6 +128,15 @@ void check_gemm_all() {
         if (::testing::Test::HasFatalFailure()) return;
         ++shapes;
       }
+  // Sums longer than one pass of the kernel (256 terms): the chains continue across passes.
+  for (const auto& [m, n, k] : std::vector<std::array<Index, 3>>{{17, 9, 257}, {33, 5, 600}, {8, 16, 512}, {1, 1, 513}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        check_gemm_shape<T>(rng, m, n, k, ta, tb, true, 0);
+        check_gemm_shape<T>(rng, m, n, k, ta, tb, false, 2);
+        if (::testing::Test::HasFatalFailure()) return;
+        shapes += 2;
+      }
   // The model shapes of the benchmark (bench/train_bench.cpp), forward and both gradients.
   for (const auto& [batch, in, out] : std::vector<std::array<Index, 3>>{{8, 16, 32}, {32, 128, 128}, {128, 784, 256}}) {
     check_gemm_shape<T>(rng, batch, out, in, false, true, false, 0);  // y = x W^T
@@ -136,7 +145,7 @@ void check_gemm_all() {
     if (::testing::Test::HasFatalFailure()) return;
     shapes += 3;
   }
-  EXPECT_EQ(shapes, 249);
+  EXPECT_EQ(shapes, 281);
 }
 
 TEST(Kernels, GemmMatchesTheScalarLoopBitForBitOnEveryIsaFloat) { check_gemm_all<float>(); }

@@ -36,6 +36,7 @@ namespace {
 
 constexpr Index kMaxLanes = 16;  // float under AVX-512
 constexpr Index kMaxNr = 8;
+constexpr Index kKc = 256;  // terms of a sum per pass (body.inc, gemm_impl)
 
 ZEROLR_KERNEL_INLINE float sqrt_of(float x) { return __builtin_sqrtf(x); }
 ZEROLR_KERNEL_INLINE double sqrt_of(double x) { return __builtin_sqrt(x); }
@@ -52,6 +53,7 @@ struct Ops {
   static ZEROLR_KERNEL_INLINE Vec load(const T* p) { return *p; }
   static ZEROLR_KERNEL_INLINE void store(T* p, Vec v) { *p = v; }
   static ZEROLR_KERNEL_INLINE void store_first(T*, Vec, int) {}  // one lane: never short
+  static ZEROLR_KERNEL_INLINE Vec load_first(const T*, int) { return T(0); }
   static ZEROLR_KERNEL_INLINE Vec broadcast(T x) { return x; }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) {
     if constexpr (std::is_same_v<T, float>)
@@ -95,6 +97,10 @@ struct Ops<float> {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), lane), v);
   }
+  static ZEROLR_KERNEL_INLINE Vec load_first(const float* p, int lanes) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), lane));
+  }
   static ZEROLR_KERNEL_INLINE Vec broadcast(float x) { return _mm256_set1_ps(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
   static ZEROLR_KERNEL_INLINE Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
@@ -119,6 +125,10 @@ struct Ops<double> {
   static ZEROLR_KERNEL_INLINE void store_first(double* p, Vec v, int lanes) {
     const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
     _mm256_maskstore_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(lanes), lane), v);
+  }
+  static ZEROLR_KERNEL_INLINE Vec load_first(const double* p, int lanes) {
+    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_maskload_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(lanes), lane));
   }
   static ZEROLR_KERNEL_INLINE Vec broadcast(double x) { return _mm256_set1_pd(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_pd(a, b, c); }
@@ -173,6 +183,9 @@ struct Ops<float> {
   static ZEROLR_KERNEL_INLINE void store_first(float* p, Vec v, int lanes) {
     _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << lanes) - 1u), v);
   }
+  static ZEROLR_KERNEL_INLINE Vec load_first(const float* p, int lanes) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << lanes) - 1u), p);
+  }
   static ZEROLR_KERNEL_INLINE Vec broadcast(float x) { return _mm512_set1_ps(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
   static ZEROLR_KERNEL_INLINE Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
@@ -196,6 +209,9 @@ struct Ops<double> {
   static ZEROLR_KERNEL_INLINE void store(double* p, Vec v) { _mm512_storeu_pd(p, v); }
   static ZEROLR_KERNEL_INLINE void store_first(double* p, Vec v, int lanes) {
     _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << lanes) - 1u), v);
+  }
+  static ZEROLR_KERNEL_INLINE Vec load_first(const double* p, int lanes) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << lanes) - 1u), p);
   }
   static ZEROLR_KERNEL_INLINE Vec broadcast(double x) { return _mm512_set1_pd(x); }
   static ZEROLR_KERNEL_INLINE Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_pd(a, b, c); }
@@ -315,7 +331,8 @@ void set_isa(Isa isa) {
 
 Index gemm_scratch_size(Index m, Index n, Index k) {
   if (m <= 0 || n <= 0 || k <= 0) return 0;
-  return (n + kMaxNr) * k + (m + 2 * kMaxLanes) * k;
+  const Index kc = k < kKc ? k : kKc;
+  return (n + kMaxNr) * kc + (m + 2 * kMaxLanes) * kc;
 }
 
 namespace {

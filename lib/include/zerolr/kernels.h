@@ -17,6 +17,10 @@
 /// everything else in zerolr is built with -ffp-contract=off. The products' error bounds
 /// (reference/bounds.h, Higham's gamma_n) hold for it: FMA only removes roundings.
 ///
+/// "The same bits" means for every number: a NaN result is a NaN on every set, but IEEE 754
+/// leaves its sign and payload open and x86's FMA forms propagate different operands' NaNs,
+/// so those may differ (properties/isa_props.cpp compares whole training runs that way).
+///
 /// The instruction set is the best this CPU supports, unless the environment variable
 /// ZEROLR_ISA (generic, avx2 or avx512) or set_isa() asks for another. tests/nn/kernels_test.cpp
 /// checks every supported version against a scalar loop, bit for bit.

@@ -198,7 +198,9 @@ void check_adam() {
       ve[i] = s.beta2 * ve[i] + s.one_minus_beta2 * (g[i] * g[i]);
       T used = ve[i];
       if (amsgrad) {
-        vmaxe[i] = (vmaxe[i] < ve[i]) ? ve[i] : vmaxe[i];
+        // torch.maximum: NaN if either side is.
+        vmaxe[i] = (std::isnan(vmaxe[i]) || std::isnan(ve[i])) ? std::numeric_limits<T>::quiet_NaN()
+                                                               : std::max(vmaxe[i], ve[i]);
         used = vmaxe[i];
       }
       const T denom = std::sqrt(used) / s.bias_correction2_sqrt + s.eps;

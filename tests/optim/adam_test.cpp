@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "optim/test_util.h"
+#include "zerolr/optim/spec.h"
 
 namespace zerolr {
 namespace {
@@ -47,7 +50,7 @@ struct AdamReference {
       const long double m_hat = m[i] / (1 - std::pow(beta1, static_cast<long double>(t)));
       long double v_hat;
       if (amsgrad) {
-        v_max[i] = std::max(v_max[i], v[i]);
+        v_max[i] = (std::isnan(v_max[i]) || std::isnan(v[i])) ? std::nanl("") : std::max(v_max[i], v[i]);
         v_hat = v_max[i] / (1 - std::pow(beta2, static_cast<long double>(t)));
       } else {
         v_hat = v[i] / (1 - std::pow(beta2, static_cast<long double>(t)));
@@ -157,6 +160,30 @@ TEST(Adam, EachTensorHasItsOwnBiasCorrectionClock) {
   EXPECT_EQ(opt->step_count(1), 1);
   const auto alone = test::run_optimizer<double>(s, {1.0L}, {{2.0L}});
   EXPECT_EQ(b(0), alone[0][0]);
+}
+
+// amsgrad's running maximum is torch.maximum, which propagates NaN: libtorch 1.13, asked for
+// steps with gradients [1, 1] then [NaN, 1], holds max_exp_avg_sq = [NaN, 0.001999]. (A plain
+// max would keep the first step's 0.001 in entry 0.) Float, double, both ways of stepping.
+template <class T>
+void check_amsgrad_max_propagates_nan() {
+  auto opt = make_optimizer<T>(parse_optimizer_spec("adam(lr=0.1,amsgrad=1)"));
+  std::vector<T> p{T(1), T(2)};
+  std::vector<T> g{T(1), T(1)};
+  opt->step_tensor(0, p.data(), g.data(), 2, T(0.1));
+  g[0] = std::numeric_limits<T>::quiet_NaN();
+  opt->step_tensor(0, p.data(), g.data(), 2, T(0.1));
+  const Vector<T>* vmax = nullptr;
+  for (const auto& s : opt->state(0))
+    if (s.name == "max_exp_avg_sq") vmax = s.value;
+  ASSERT_NE(vmax, nullptr);
+  EXPECT_TRUE(std::isnan((*vmax)(0)));
+  EXPECT_NEAR(static_cast<double>((*vmax)(1)), 0.001999, 1e-9);
+}
+
+TEST(Adam, AmsgradMaximumPropagatesNanAsTorchMaximumDoes) {
+  check_amsgrad_max_propagates_nan<float>();
+  check_amsgrad_max_propagates_nan<double>();
 }
 
 }  // namespace

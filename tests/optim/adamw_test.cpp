@@ -46,7 +46,7 @@ struct AdamWReference {
       const long double m_hat = m[i] / (1 - std::pow(beta1, static_cast<long double>(t)));
       long double v_hat;
       if (amsgrad) {
-        v_max[i] = std::max(v_max[i], v[i]);
+        v_max[i] = (std::isnan(v_max[i]) || std::isnan(v[i])) ? std::nanl("") : std::max(v_max[i], v[i]);
         v_hat = v_max[i] / (1 - std::pow(beta2, static_cast<long double>(t)));
       } else {
         v_hat = v[i] / (1 - std::pow(beta2, static_cast<long double>(t)));

@@ -61,7 +61,8 @@ Index gemm_scratch_size(Index m, Index n, Index k);
 /// C = op(A) op(B), all column-major: op(A) is m x k, op(B) is k x n, C is m x n with leading
 /// dimension ldc and is overwritten (never read). A(i,p) is a[i + p*lda], or a[p + i*lda] if
 /// trans_a; B(p,j) is b[p + j*ldb], or b[j + p*ldb] if trans_b. `scratch` holds at least
-/// gemm_scratch_size(m, n, k) elements and must not overlap the operands.
+/// gemm_scratch_size(m, n, k) elements. No two of a, b, c and scratch may overlap (C holds
+/// partial sums while A and B are still read).
 /// Instantiated for float and double.
 template <class T>
 void gemm(Index m, Index n, Index k, const T* a, Index lda, bool trans_a, const T* b, Index ldb, bool trans_b,
@@ -70,9 +71,11 @@ void gemm(Index m, Index n, Index k, const T* a, Index lda, bool trans_a, const 
 /// Adam's moment update and step, entry by entry (the torch.optim algorithm box, with the
 /// scalars already formed by the caller):
 ///   m = beta1*m + omb1*g;  v = beta2*v + omb2*(g*g);
-///   if vmax: vmax = (vmax < v) ? v : vmax, and vmax replaces v below;
+///   if vmax: vmax = (vmax < v || v is NaN) ? v : vmax (torch.maximum: NaN wins), and vmax
+///   replaces v below;
 ///   p = p - step_size * (m / (sqrt(v) / bc2_sqrt + eps)).
-/// `vmax` may be null (no amsgrad). Instantiated for float and double.
+/// `vmax` may be null (no amsgrad). The arrays must not overlap. Instantiated for float and
+/// double.
 template <class T>
 struct AdamScalars {
   T beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps, step_size;
@@ -81,13 +84,13 @@ template <class T>
 void adam_update(Index n, T* p, const T* g, T* m, T* v, T* vmax, const AdamScalars<T>& s);
 
 /// ReLU as zerolr's layer defines it: y = (x <= 0) ? 0 : x, so NaN stays NaN and -0 gives +0.
-/// Instantiated for float and double.
+/// x and y must not overlap. Instantiated for float and double.
 template <class T>
 void relu_forward(Index n, const T* x, T* y);
 
 /// ReLU's backward as PyTorch's threshold_backward defines it: dx = (x <= 0) ? +0 : dy, a
 /// selection, so a NaN or infinite dy where x <= 0 gives 0 (not 0 * NaN), and a NaN x passes
-/// dy through. Instantiated for float and double.
+/// dy through. dx overlaps neither dy nor x. Instantiated for float and double.
 template <class T>
 void relu_backward(Index n, const T* dy, const T* x, T* dx);
 

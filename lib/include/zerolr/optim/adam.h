@@ -6,7 +6,7 @@
 ///   Adam only:   g <- g + weight_decay * p                (if weight_decay != 0)
 ///   m <- beta1 * m + (1 - beta1) * g
 ///   v <- beta2 * v + (1 - beta2) * g * g
-///   vmax <- max(vmax, v), and v_used = vmax               (if amsgrad; else v_used = v)
+///   vmax <- maximum(vmax, v), NaN if either is, and v_used = vmax   (if amsgrad; else v_used = v)
 ///   denom <- sqrt(v_used) / sqrt(1 - beta2^t) + eps
 ///   p <- p - (lr / (1 - beta1^t)) * m / denom
 ///
@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "zerolr/kernels.h"
@@ -22,18 +23,24 @@
 
 namespace zerolr {
 
-/// A decay policy has apply(wd, lr, p, g). One whose apply never writes g may say so with
-/// `static constexpr bool kChangesGradient = false`, which spares a copy of the gradient;
-/// without the member, g is assumed to change.
+/// A decay policy has apply(wd, lr, p, g). One may say when apply leaves g alone with
+/// `static bool changes_gradient(double wd)`, which spares a copy of the gradient; without
+/// it, g is assumed to change whatever wd is.
 template <class Decay, class = void>
-struct decay_changes_gradient : std::true_type {};
+struct has_changes_gradient : std::false_type {};
 template <class Decay>
-struct decay_changes_gradient<Decay, std::void_t<decltype(Decay::kChangesGradient)>>
-    : std::bool_constant<Decay::kChangesGradient> {};
+struct has_changes_gradient<Decay, std::void_t<decltype(Decay::changes_gradient(0.0))>> : std::true_type {};
+template <class Decay>
+bool decay_changes_gradient(double wd) {
+  if constexpr (has_changes_gradient<Decay>::value)
+    return Decay::changes_gradient(wd);
+  else
+    return true;
+}
 
 /// Weight decay added to the gradient (L2 regularisation), as torch.optim.Adam.
 struct CoupledDecay {
-  static constexpr bool kChangesGradient = true;
+  static bool changes_gradient(double wd) { return wd != 0; }
   template <class T>
   static void apply(double wd, T /*lr*/, rule::VecMap<T> p, Vector<T>& g) {
     if (wd != 0) g.array() = g.array() + rule::cast<T>(wd) * p.array();
@@ -43,7 +50,7 @@ struct CoupledDecay {
 /// Weight decay applied to the parameter and scaled by lr, as torch.optim.AdamW:
 /// at lr = 0 the factor is exactly 1 and the parameter is untouched.
 struct DecoupledDecay {
-  static constexpr bool kChangesGradient = false;
+  static bool changes_gradient(double) { return false; }
   template <class T>
   static void apply(double wd, T lr, rule::VecMap<T> p, Vector<T>& /*g*/) {
     if (wd != 0) {
@@ -106,7 +113,7 @@ struct AdamFamilyRule {
     constexpr bool kernel_type = std::is_same_v<T, float> || std::is_same_v<T, double>;
     // The effective gradient: a copy only where the decay changes it (or for Eigen's path).
     const T* g_eff = grad;
-    if (!kernel_type || (decay_changes_gradient<Decay>::value && s.weight_decay != 0)) {
+    if (!kernel_type || decay_changes_gradient<Decay>(s.weight_decay)) {
       st.g = rule::ConstVecMap<T>(grad, n);
       g_eff = st.g.data();
     }
@@ -123,6 +130,9 @@ struct AdamFamilyRule {
     const T bias_correction2_sqrt = static_cast<T>(sqrt(bias_correction2));
     const T eps = rule::cast<T>(s.eps);
 
+    if (s.amsgrad && st.max_exp_avg_sq.size() != n)
+      throw ShapeError("adam: amsgrad is on but max_exp_avg_sq holds " + std::to_string(st.max_exp_avg_sq.size()) +
+                       " entries for a tensor of " + std::to_string(n));
     if constexpr (kernel_type) {
       // The same formula, entry by entry, vectorized for this CPU (zerolr/kernels.h).
       kernels::adam_update<T>(n, param, g_eff, st.exp_avg.data(), st.exp_avg_sq.data(),
@@ -135,7 +145,10 @@ struct AdamFamilyRule {
 
     const Vector<T>* v = &st.exp_avg_sq;
     if (s.amsgrad) {
-      st.max_exp_avg_sq = st.max_exp_avg_sq.cwiseMax(st.exp_avg_sq);
+      // torch.maximum, which propagates a NaN from either side (cwiseMax would keep the old
+      // value against a NaN v; libtorch 1.13 gives NaN, checked in session 2).
+      st.max_exp_avg_sq = st.max_exp_avg_sq.binaryExpr(
+          st.exp_avg_sq, [](const T& old, const T& v) { return (old < v || v != v) ? v : old; });
       v = &st.max_exp_avg_sq;
     }
     // st.g is free now: it holds the denominator.

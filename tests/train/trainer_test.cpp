@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <tuple>
+#include <vector>
 
 #include "zerolr/optim/spec.h"
 
@@ -140,6 +142,74 @@ TYPED_TEST(TrainerTyped, PositiveLearningRateLearnsTheRegressionToy) {
   o.batch_size = 8;
   const auto h = train_once(s, "adam", 0.01, o);
   EXPECT_LT(h.train_loss.back(), h.train_loss.front() / 2);
+}
+
+/// Never moves a weight: records, for each step, the one nonzero entry of tensor 0's
+/// gradient, which on one-hot features (sample i is e_i) is the sample the step saw.
+class OrderProbe final : public Optimizer<double> {
+ public:
+  explicit OrderProbe(std::vector<Index>* out) : out_(out) {}
+  void step_tensor(std::size_t tensor, double*, const double* grad, Index n, double) override {
+    if (tensor != 0) return;
+    Index hit = -1;
+    for (Index i = 0; i < n; ++i)
+      if (grad[i] != 0) {
+        ASSERT_EQ(hit, -1) << "two samples in one step";
+        hit = i;
+      }
+    ASSERT_GE(hit, 0) << "no sample in a step";
+    out_->push_back(hit);
+  }
+  OptimizerSpec spec() const override { return SgdSettings{}; }
+  std::int64_t step_count(std::size_t) const override { return 0; }
+  std::vector<StateRef<double>> state(std::size_t) override { return {}; }
+  void set_step_count(std::size_t, std::int64_t) override {}
+  std::size_t tensor_count() const override { return 0; }
+  Index state_size(std::size_t) const override { return 0; }
+  std::unique_ptr<Optimizer<double>> clone() const override { return std::make_unique<OrderProbe>(out_); }
+
+ private:
+  std::vector<Index>* out_;
+};
+
+// epoch_orders predicts what a Trainer visits, epoch after epoch, with and without shuffling,
+// for several seeds and sizes; the trainer's own visits are read by the probe above.
+TEST(Trainer, EpochOrdersPredictsTheSamplesEveryEpochVisits) {
+  for (const bool shuffle : {false, true})
+    for (const std::uint64_t seed : {0u, 1u, 77u})
+      for (const Index n : {1, 2, 7, 31}) {
+        Architecture arch;
+        arch.inputs = n;
+        LayerSpec dense;
+        dense.units = 1;
+        arch.layers.push_back(dense);
+        Sequential<double> model(arch, 0);
+        Dataset<double> data;
+        data.x = Matrix<double>::Identity(n, n);
+        data.y = Matrix<double>::Constant(n, 1, 1e6);  // far from any output: no zero gradient
+        std::vector<Index> seen;
+        OrderProbe probe(&seen);
+        TrainOptions o;
+        o.shuffle = shuffle;
+        o.seed = seed;
+        o.batch_size = 1;
+        const int epochs = 4;
+        const auto predicted = epoch_orders(o, n, epochs);
+        ASSERT_EQ(predicted.size(), static_cast<std::size_t>(epochs));
+        Trainer<double> trainer(model, LossSpec{}, probe, o);
+        History<double> h;
+        bool some_epoch_shuffled = false;
+        for (int e = 0; e < epochs; ++e) {
+          seen.clear();
+          trainer.epoch(data, nullptr, h);
+          EXPECT_EQ(seen, predicted[static_cast<std::size_t>(e)])
+              << "epoch " << e << " shuffle " << shuffle << " seed " << seed << " n " << n;
+          for (Index i = 0; i < n; ++i)
+            some_epoch_shuffled = some_epoch_shuffled || seen[static_cast<std::size_t>(i)] != i;
+        }
+        if (shuffle && n >= 7) EXPECT_TRUE(some_epoch_shuffled) << "seed " << seed << " n " << n;
+        if (!shuffle) EXPECT_FALSE(some_epoch_shuffled);
+      }
 }
 
 TEST(Trainer, TheScheduleSetsEachStepsLearningRateFromZero) {

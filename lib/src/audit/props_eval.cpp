@@ -14,34 +14,6 @@ namespace zerolr {
 
 namespace {
 
-/// Never moves a weight: records, for each step, the entry of tensor 0's gradient that is
-/// nonzero (the probe's one-hot sample).
-class OrderProbe final : public Optimizer<double> {
- public:
-  explicit OrderProbe(std::vector<Index>* out) : out_(out) {}
-  void step_tensor(std::size_t tensor, double*, const double* grad, Index n, double) override {
-    if (tensor != 0) return;
-    Index hit = -1;
-    for (Index i = 0; i < n; ++i)
-      if (grad[i] != 0) {
-        if (hit >= 0) throw Error("trainer_order: the probe saw two samples in one step");
-        hit = i;
-      }
-    if (hit < 0) throw Error("trainer_order: the probe saw no sample");
-    out_->push_back(hit);
-  }
-  OptimizerSpec spec() const override { return SgdSettings{}; }
-  std::int64_t step_count(std::size_t) const override { return 0; }
-  std::vector<StateRef<double>> state(std::size_t) override { return {}; }
-  void set_step_count(std::size_t, std::int64_t) override {}
-  std::size_t tensor_count() const override { return 0; }
-  Index state_size(std::size_t) const override { return 0; }
-  std::unique_ptr<Optimizer<double>> clone() const override { return std::make_unique<OrderProbe>(out_); }
-
- private:
-  std::vector<Index>* out_;
-};
-
 template <class T>
 Reference exact_loss(Sequential<T> model, const Matrix<T>& x, const Matrix<T>& y, const LossSpec& loss,
                      Mode mode) {
@@ -327,36 +299,7 @@ Verdict metamorphic(const Case& c, const OptimizerFactory<T>& make) {
 }  // namespace
 
 std::vector<std::vector<Index>> trainer_order(const Case& c) {
-  const Index n = c.train.size();
-  std::vector<std::vector<Index>> out(static_cast<std::size_t>(c.epochs));
-  if (!c.shuffle) {
-    for (auto& o : out)
-      for (Index i = 0; i < n; ++i) o.push_back(i);
-    return out;
-  }
-  Architecture arch;
-  arch.inputs = n;
-  LayerSpec dense;
-  dense.units = 1;
-  arch.layers.push_back(dense);
-  Sequential<double> probe(arch, 0);
-  Dataset<double> data;
-  data.x = Matrix<double>::Identity(n, n);
-  data.y = Matrix<double>::Constant(n, 1, 1e6);
-  std::vector<Index> seen;
-  OrderProbe opt(&seen);
-  TrainOptions o = train_options(c);
-  o.batch_size = 1;
-  o.schedule = Schedule::constant();
-  o.step = StepOptions{};
-  Trainer<double> trainer(probe, LossSpec{}, opt, o);
-  History<double> h;
-  for (int e = 0; e < c.epochs; ++e) {
-    trainer.epoch(data, nullptr, h);
-    out[static_cast<std::size_t>(e)].assign(seen.begin(), seen.end());
-    seen.clear();
-  }
-  return out;
+  return epoch_orders(train_options(c), c.train.size(), c.epochs);
 }
 
 Verdict prop_test_loss_frozen(const Case& c, const Factories& f) {

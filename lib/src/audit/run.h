@@ -180,14 +180,10 @@ std::string first_non_finite(Sequential<T>& model, Index* count = nullptr) {
   return first;
 }
 
-/// The sample order of every epoch exactly as the trainer draws it, taken from the trainer
-/// itself (shuffling is not re-implemented): a probe Trainer<double> with the case's
-/// options but batch size 1 trains input(n),dense(1) on one-hot features (sample i is e_i)
-/// against targets far from any output, so the only nonzero entry of the weight gradient
-/// of step k is the sample that step saw; a recording optimizer reads it and never moves a
-/// weight. The order does not depend on the batch size (Trainer::epoch shuffles indices
-/// 0..n-1 with its own generator, then cuts batches), so order[e] cut into chunks of
-/// batch_size are the case's batches of epoch e.
+/// The sample order of every epoch as the case's trainer draws it (zerolr's epoch_orders,
+/// the function Trainer::epoch itself calls; tests/train/trainer_test.cpp checks the two
+/// against a recording optimizer). order[e] cut into chunks of batch_size are the case's
+/// batches of epoch e.
 std::vector<std::vector<Index>> trainer_order(const Case& c);
 
 /// The rows `order[start .. start+count)` of `m`.

@@ -6,6 +6,25 @@
 
 namespace zerolr {
 
+// The non-template functions are compiled once, not again in the reference build.
+#ifndef ZEROLR_REFERENCE_TU
+void epoch_order(std::vector<Index>& order, Index n, bool shuffle, Rng& rng) {
+  order.resize(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), Index(0));
+  if (shuffle)
+    for (Index i = n - 1; i > 0; --i)
+      std::swap(order[static_cast<std::size_t>(i)],
+                order[static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(i) + 1))]);
+}
+
+std::vector<std::vector<Index>> epoch_orders(const TrainOptions& options, Index n, int epochs) {
+  Rng rng(options.seed);
+  std::vector<std::vector<Index>> out(static_cast<std::size_t>(epochs < 0 ? 0 : epochs));
+  for (auto& o : out) epoch_order(o, n, options.shuffle, rng);
+  return out;
+}
+#endif
+
 template <class T>
 Trainer<T>::Trainer(Sequential<T>& model, LossSpec loss, Optimizer<T>& optimizer, TrainOptions options)
     : model_(model),
@@ -54,12 +73,7 @@ void Trainer<T>::epoch(const Dataset<T>& train, const Dataset<T>* test, History<
   check(train, "training");
   if (test) check(*test, "test");
   const Index n = train.size();
-  order_.resize(static_cast<std::size_t>(n));
-  std::iota(order_.begin(), order_.end(), Index(0));
-  if (options_.shuffle)
-    for (Index i = n - 1; i > 0; --i)
-      std::swap(order_[static_cast<std::size_t>(i)],
-                order_[static_cast<std::size_t>(rng_.below(static_cast<std::uint64_t>(i) + 1))]);
+  epoch_order(order_, n, options_.shuffle, rng_);
 
   const double base = base_lr(opt_.spec());
   const Index bs = options_.batch_size;

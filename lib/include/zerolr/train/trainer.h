@@ -27,6 +27,16 @@ struct TrainOptions {
   bool drop_last = false;
 };
 
+/// The order in which one epoch visits n samples: 0, 1, ..., n-1, shuffled (Fisher-Yates,
+/// from the last index down, j drawn with rng.below(i + 1)) when `shuffle` is set. A Trainer
+/// calls it once per epoch with its own generator, seeded with TrainOptions::seed at
+/// construction and carried from epoch to epoch.
+void epoch_order(std::vector<Index>& order, Index n, bool shuffle, Rng& rng);
+
+/// The orders of the first `epochs` epochs of a new Trainer with these options on n samples:
+/// what it will visit, without training (the audit's lockstep walks replay them).
+std::vector<std::vector<Index>> epoch_orders(const TrainOptions& options, Index n, int epochs);
+
 /// Per epoch: the training loss, the test loss, and what happened to the steps.
 ///
 /// train_loss is the sample-weighted mean of the batch losses, sum_b n_b L_b / N, which is

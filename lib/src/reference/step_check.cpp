@@ -16,6 +16,10 @@ namespace {
 // differently); hunts measured underestimates of up to 2x at 16 and 1.05x at 64, so 128.
 constexpr double kFormulaFactor = 128;
 
+// The wider run's error counts as the formula's (not W's rounding of w) above this many
+// roundings of w.
+constexpr double kWideRoundingFactor = 16;
+
 // State that is a signed linear combination of gradients: its absolute value is what the
 // absolute run needs. Squares and sums of squares are nonnegative already.
 bool is_signed_state(const std::string& name) {
@@ -188,9 +192,15 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
       // correct digit of the step (centered RMSprop: v - grad_avg^2 below T's resolution), and
       // first-order estimates stop applying: the step is precision-limited, judged like a
       // range-limited one.
-      // (Only for an update T can resolve at all: larger than its rounding of w.)
+      // (Only for an update T can resolve at all, larger than its rounding of w, or where the
+      // wider type's error is more than its own rounding of w: then the formula, not w's
+      // rounding, makes it. A 50,000-case hunt found float centered RMSprop with a tiny alpha
+      // and a large weight decay, whose v - grad_avg^2 cancels completely in float: the step
+      // jumped by 4e11 where the exact update, 0.05, was below float's rounding of w.)
       const double update = static_cast<double>(abs(exact - R(w_prev[i])));
-      if (formula >= update && update > kStepBudgetRoundings * u * std::abs(static_cast<double>(w_prev[i])))
+      const double w_abs = std::abs(static_cast<double>(w_prev[i]));
+      if (formula >= update &&
+          (update > kStepBudgetRoundings * u * w_abs || wide_error > kWideRoundingFactor * u_wide * w_abs))
         out.range_limited = true;
     } else if (std::isnan(computed) && isnan(exact)) {
       ratio = 0;

@@ -44,7 +44,9 @@
 /// run from exactly those inputs, and the larger difference counts.
 /// A step whose direction (the reference step at lr = 1) exceeds T's range, that starts
 /// from a state holding an infinity, or whose formula term is as large as the update itself
-/// (T keeps no correct digit of the step), is range_limited.
+/// (T keeps no correct digit of the step) while either the update exceeds T's rounding of w
+/// or the wider run's error exceeds 16 of W's roundings of w (the formula, not w's rounding,
+/// makes the error), is range_limited.
 /// The tests measure the worst ratio error/budget on random steps of every optimizer; above 1
 /// is a finding.
 

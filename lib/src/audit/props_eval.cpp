@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "audit/run.h"
 #include "zerolr/audit/properties.h"
@@ -26,23 +27,34 @@ T eval_loss(Sequential<T> model, const Dataset<T>& d, const LossSpec& loss) {
   return loss_value(loss, model.forward(d.x, Mode::Eval), d.y);
 }
 
+// The start the two test-loss properties share: every lr 0, running statistics or none as
+// `buffers` asks; the case's run, or nothing when the verdict is already settled (not
+// applicable, or the rule itself fails).
+template <class T>
+std::optional<CaseRun<T>> frozen_run(Verdict& v, const Case& c, const OptimizerFactory<T>& make, bool buffers) {
+  if (!c.all_lr_zero() || c.arch.has_buffers() != buffers) {
+    v.applicable = false;
+    return std::nullopt;
+  }
+  if (stop_at_rule_failure<T>(v, c, make)) return std::nullopt;
+  CaseRun<T> r = run_case<T>(c, make);
+  tag_run(v, c, r);
+  if (r.non_finite) {
+    v.applicable = false;
+    return std::nullopt;
+  }
+  return r;
+}
+
 // ---- test_loss_frozen --------------------------------------------------------------------
 
 template <class T>
 Verdict test_loss_frozen(const Case& c, const OptimizerFactory<T>& make) {
   Verdict v;
   v.property = "test_loss_frozen";
-  if (!c.all_lr_zero() || c.arch.has_buffers()) {
-    v.applicable = false;
-    return v;
-  }
-  if (stop_at_rule_failure<T>(v, c, make)) return v;
-  CaseRun<T> r = run_case<T>(c, make);
-  tag_run(v, c, r);
-  if (r.non_finite) {
-    v.applicable = false;
-    return v;
-  }
+  std::optional<CaseRun<T>> run = frozen_run(v, c, make, /*buffers=*/false);
+  if (!run) return v;
+  CaseRun<T>& r = *run;
   const T base = eval_loss(r.initial, r.test, c.loss);
   for (std::size_t e = 0; e < r.history.test_loss.size(); ++e) {
     const T l = r.history.test_loss[e];
@@ -63,17 +75,9 @@ template <class T>
 Verdict test_loss_tracks_buffers(const Case& c, const OptimizerFactory<T>& make) {
   Verdict v;
   v.property = "test_loss_tracks_buffers";
-  if (!c.all_lr_zero() || !c.arch.has_buffers()) {
-    v.applicable = false;
-    return v;
-  }
-  if (stop_at_rule_failure<T>(v, c, make)) return v;
-  CaseRun<T> r = run_case<T>(c, make);
-  tag_run(v, c, r);
-  if (r.non_finite) {
-    v.applicable = false;
-    return v;
-  }
+  std::optional<CaseRun<T>> run = frozen_run(v, c, make, /*buffers=*/true);
+  if (!run) return v;
+  CaseRun<T>& r = *run;
   compare_parameters(r, v, FindingClass::Violation, "at lr = 0 after " + std::to_string(r.steps) + " steps");
   bool moved = false;
   auto b0 = r.initial.buffers(), b1 = r.model.buffers();

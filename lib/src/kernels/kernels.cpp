@@ -67,8 +67,8 @@ struct Ops {
   static ZEROLR_KERNEL_INLINE Vec relu(Vec x) { return x <= T(0) ? T(0) : x; }
   static ZEROLR_KERNEL_INLINE Vec relu_grad(Vec dy, Vec x) { return x <= T(0) ? T(0) : dy; }
 };
+constexpr int kNr = 4;  // columns of C per register block
 #include "body.inc"
-constexpr int kNr = 4;
 }  // namespace generic
 
 #if defined(__x86_64__)
@@ -142,19 +142,8 @@ struct Ops<double> {
     return _mm256_andnot_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LE_OQ), dy);
   }
 };
+constexpr int kNr = 4;  // columns of C per register block
 #include "body.inc"
-constexpr int kNr = 4;
-// Instantiated here, inside the pragma, so that they carry its target.
-template void gemm_entry<float, kNr>(ZEROLR_GEMM_ARGS(float));
-template void gemm_entry<double, kNr>(ZEROLR_GEMM_ARGS(double));
-template void adam_entry<float>(ZEROLR_ADAM_ARGS(float));
-template void adam_entry<double>(ZEROLR_ADAM_ARGS(double));
-template void relu_forward_entry<float>(Index, const float*, float*);
-template void relu_forward_entry<double>(Index, const double*, double*);
-template void relu_backward_entry<float>(Index, const float*, const float*, float*);
-template void relu_backward_entry<double>(Index, const double*, const double*, double*);
-template Index first_non_finite_entry<float>(Index, const float*);
-template Index first_non_finite_entry<double>(Index, const double*);
 }  // namespace avx2
 #ifdef __clang__
 #pragma clang attribute pop
@@ -227,18 +216,8 @@ struct Ops<double> {
     return _mm512_maskz_mov_pd(static_cast<__mmask8>(~le), dy);
   }
 };
-#include "body.inc"
 constexpr int kNr = 8;
-template void gemm_entry<float, kNr>(ZEROLR_GEMM_ARGS(float));
-template void gemm_entry<double, kNr>(ZEROLR_GEMM_ARGS(double));
-template void adam_entry<float>(ZEROLR_ADAM_ARGS(float));
-template void adam_entry<double>(ZEROLR_ADAM_ARGS(double));
-template void relu_forward_entry<float>(Index, const float*, float*);
-template void relu_forward_entry<double>(Index, const double*, double*);
-template void relu_backward_entry<float>(Index, const float*, const float*, float*);
-template void relu_backward_entry<double>(Index, const double*, const double*, double*);
-template Index first_non_finite_entry<float>(Index, const float*);
-template Index first_non_finite_entry<double>(Index, const double*);
+#include "body.inc"
 }  // namespace avx512
 #ifdef __clang__
 #pragma clang attribute pop
@@ -351,14 +330,14 @@ Entry<T> entry(Isa isa) {
   switch (isa) {
 #ifdef ZEROLR_HAVE_X86_ISAS
     case Isa::Avx512:
-      return {avx512::gemm_entry<T, avx512::kNr>, avx512::adam_entry<T>, avx512::relu_forward_entry<T>,
+      return {avx512::gemm_entry<T>, avx512::adam_entry<T>, avx512::relu_forward_entry<T>,
               avx512::relu_backward_entry<T>, avx512::first_non_finite_entry<T>};
     case Isa::Avx2:
-      return {avx2::gemm_entry<T, avx2::kNr>, avx2::adam_entry<T>, avx2::relu_forward_entry<T>,
+      return {avx2::gemm_entry<T>, avx2::adam_entry<T>, avx2::relu_forward_entry<T>,
               avx2::relu_backward_entry<T>, avx2::first_non_finite_entry<T>};
 #endif
     default:
-      return {generic::gemm_entry<T, generic::kNr>, generic::adam_entry<T>, generic::relu_forward_entry<T>,
+      return {generic::gemm_entry<T>, generic::adam_entry<T>, generic::relu_forward_entry<T>,
               generic::relu_backward_entry<T>, generic::first_non_finite_entry<T>};
   }
 }

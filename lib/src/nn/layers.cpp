@@ -155,9 +155,18 @@ class Dense final : public Layer<T> {
 
 // ---------------------------------------------------------------------------------------
 // Elementwise activations: y = f(x), dx = dy * f'(x). Act provides value and derivative
-// (given x and y); NaN inputs propagate to the output as in PyTorch.
+// (given x and y), or, where PyTorch's backward is not that product, grad(dy, x, y) itself;
+// NaN inputs propagate to the output as in PyTorch.
 template <class T>
 struct ReluFn;
+
+template <class Act, class T>
+T activation_grad(const Act& act, const T& dy, const T& x, const T& y) {
+  if constexpr (requires { act.grad(dy, x, y); })
+    return act.grad(dy, x, y);
+  else
+    return dy * act.derivative(x, y);
+}
 
 template <class T, class Act>
 class Elementwise final : public Layer<T> {
@@ -196,11 +205,9 @@ class Elementwise final : public Layer<T> {
     T* __restrict out = dx_.data();
     const Index size = dy.size();
     if constexpr (kRelu) {
-      kernels::relu_backward<T>(size, d, xs, out);
-    } else if constexpr (std::is_same_v<Act, ReluFn<T>>) {  // the reference scalar
-      for (Index k = 0; k < size; ++k) out[k] = xs[k] <= 0 ? T(0) : d[k];
+      kernels::relu_backward<T>(size, d, xs, out);  // ReluFn::grad, vectorized
     } else {
-      for (Index k = 0; k < size; ++k) out[k] = d[k] * act_.derivative(xs[k], ys[k]);
+      for (Index k = 0; k < size; ++k) out[k] = activation_grad(act_, d[k], xs[k], ys[k]);
     }
     return dx_;
   }
@@ -217,10 +224,10 @@ template <class T>
 struct ReluFn {
   LayerSpec spec;
   T value(const T& x) const { return x <= 0 ? T(0) : x; }
-  // Used by Elementwise only through this formula's selection form: PyTorch's ReLU backward
-  // (threshold_backward) gives dx = (x <= 0) ? 0 : dy, so a NaN or infinite dy where x <= 0
-  // is dropped, not multiplied by 0 (libtorch 1.13: relu(-1) backward with dy = NaN gives 0).
-  T derivative(const T& x, const T&) const { return x > 0 ? T(1) : T(0); }
+  // PyTorch's ReLU backward (threshold_backward) selects, dx = (x <= 0) ? 0 : dy, so a NaN or
+  // infinite dy where x <= 0 is dropped, not multiplied by 0 (libtorch 1.13: relu(-1)
+  // backward with dy = NaN gives 0).
+  T grad(const T& dy, const T& x, const T&) const { return x <= 0 ? T(0) : dy; }
 };
 
 template <class T>

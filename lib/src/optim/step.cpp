@@ -1,7 +1,6 @@
 #include "zerolr/optim/step.h"
 
 #include <cmath>
-#include <limits>
 #include <type_traits>
 #include <string>
 

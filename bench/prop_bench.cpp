@@ -41,13 +41,13 @@ Architecture random_architecture(Rng& rng, Index max_params) {
 }
 
 Case random_freeze_case(Rng& rng, Scalar scalar) {
-  static const char* opts[] = {"sgd(momentum=0.9)", "adam", "adamw(weight_decay=0.01)", "rmsprop", "adagrad"};
+  static const std::vector<std::string> opts = optimizer_defaults();  // every registered rule
   Case c;
   c.scalar = scalar;
   c.arch = random_architecture(rng, 1000);
   const Index outputs = c.arch.outputs();
   c.loss = LossSpec::parse(outputs >= 2 ? "cross_entropy" : (rng.uniform() < 0.5 ? "mse" : "bce"));
-  c.optimizer = parse_optimizer_spec(opts[rng.below(std::size(opts))]);
+  c.optimizer = parse_optimizer_spec(opts[rng.below(opts.size())]);
   c.lrs = {0.0};
   c.epochs = 1 + static_cast<int>(rng.below(2));
   c.batch_size = 2 + static_cast<Index>(rng.below(7));

@@ -87,56 +87,40 @@ inline double consume_log(FuzzedDataProvider& p, double lo_exp, double hi_exp) {
   return std::pow(10.0, p.ConsumeFloatingPointInRange<double>(lo_exp, hi_exp));
 }
 
-/// An optimizer spec with settings anywhere in (and at the edges of) their valid ranges;
-/// SpecError if the combination is invalid (the caller discards the input).
-inline OptimizerSpec consume_optimizer(FuzzedDataProvider& p) {
-  const double wd = consume_setting(p, {0.0, 1e-4, 1e-2, 0.5}, 0.0, 1.0);
-  switch (p.ConsumeIntegralInRange<int>(0, 4)) {
-    case 0: {
-      SgdSettings s;
-      s.momentum = consume_setting(p, {0.0, 0.9, 0.5, 0.99}, 0.0, 1.0);
-      s.weight_decay = wd;
-      s.nesterov = s.momentum > 0 && p.ConsumeBool();
-      s.dampening = s.nesterov ? 0.0 : consume_setting(p, {0.0, 0.1, 1.0}, 0.0, 1.0);
-      validate(OptimizerSpec(s));
-      return s;
-    }
-    case 1:
-    case 2: {
-      AdamSettings s;
-      s.beta1 = consume_setting(p, {0.9, 0.0, 0.5, 0.99}, 0.0, 0.999999);
-      s.beta2 = consume_setting(p, {0.999, 0.9999999, 0.0, 0.9}, 0.0, 0.999999);
-      s.eps = consume_setting(p, {1e-8, 1e-30, 1e-12, 1e-3, 1.0, 0.0}, 0.0, 1.0);
-      s.weight_decay = wd;
-      s.amsgrad = p.ConsumeBool();
-      if (p.ConsumeBool()) {
-        AdamWSettings w{s.lr, s.beta1, s.beta2, s.eps, s.weight_decay, s.amsgrad};
-        validate(OptimizerSpec(w));
-        return w;
-      }
-      validate(OptimizerSpec(s));
-      return s;
-    }
-    case 3: {
-      RmspropSettings s;
-      s.alpha = consume_setting(p, {0.99, 0.0, 0.9, 0.5}, 0.0, 1.0);
-      s.eps = consume_setting(p, {1e-8, 1e-30, 1e-3, 0.0}, 0.0, 1.0);
-      s.weight_decay = wd;
-      s.momentum = consume_setting(p, {0.0, 0.9}, 0.0, 1.0);
-      s.centered = p.ConsumeBool();
-      validate(OptimizerSpec(s));
-      return s;
-    }
-    default: {
-      AdagradSettings s;
-      s.lr_decay = consume_setting(p, {0.0, 1e-3, 1.0}, 0.0, 10.0);
-      s.weight_decay = wd;
-      s.initial_accumulator_value = consume_setting(p, {0.0, 0.1, 1.0}, 0.0, 10.0);
-      s.eps = consume_setting(p, {1e-10, 0.0, 1e-30, 1.0}, 0.0, 1.0);
-      validate(OptimizerSpec(s));
-      return s;
-    }
+/// A value as a key's Draw describes it (optim/rule.h): an edge value or one from its
+/// continuous range.
+inline double consume_draw(FuzzedDataProvider& p, const Draw& d) {
+  const std::size_t k = p.ConsumeIntegralInRange<std::size_t>(0, d.n_edges);
+  if (k < d.n_edges) return d.edges[k];
+  return d.scale == Draw::Scale::Log ? consume_log(p, d.lo, d.hi) : p.ConsumeFloatingPointInRange<double>(d.lo, d.hi);
+}
+
+/// Settings of rule R, every key but the lr (which runs replace) from the bytes.
+template <class R>
+OptimizerSpec consume_settings(FuzzedDataProvider& p) {
+  using S = typename R::Settings;
+  S s;
+  for (const auto& k : S::keys()) {
+    if (k.kind == Key<S>::Kind::Bool)
+      s.*k.flag = p.ConsumeBool();
+    else if (std::string(k.name) != "lr")
+      s.*k.real = consume_draw(p, k.draw);
   }
+  if constexpr (requires { R::repair(s); }) R::repair(s);
+  return s;
+}
+
+/// An optimizer spec of any registered rule, with settings anywhere in (and at the edges of)
+/// their valid ranges; SpecError if the combination is invalid (the caller discards the input).
+inline OptimizerSpec consume_optimizer(FuzzedDataProvider& p) {
+  const std::size_t which = p.ConsumeIntegralInRange<std::size_t>(0, Rules::size - 1);
+  std::size_t i = 0;
+  OptimizerSpec spec;
+  Rules::for_each([&]<class R>() {
+    if (i++ == which) spec = consume_settings<R>(p);
+  });
+  validate(spec);
+  return spec;
 }
 
 /// A learning rate: mostly 0 (the property under test), else a positive lr up to `max_lr`.

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "gen/case_gen.h"
-#include "zerolr/optim/adam.h"
-#include "zerolr/optim/sgd.h"
+#include "zerolr/optim/rules/adam.h"
+#include "zerolr/optim/rules/sgd.h"
 
 namespace {
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 namespace zerolr::gen {
@@ -14,16 +15,16 @@ namespace {
 // counts); real-valued hyperparameters are drawn from their whole range at every size.
 constexpr int kFullSize = 100;
 
-/// Uniform in [0, 1) on a 2^-20 grid; shrinks towards 0.
-rc::Gen<double> genUnit() {
-  return rc::gen::resize(kFullSize, rc::gen::map(rc::gen::inRange<int>(0, 1 << 20), [](int k) {
-                           return std::ldexp(static_cast<double>(k), -20);
+/// lo + (hi - lo) k / 2^20 for k in [0, 2^20): uniform on a grid; shrinks towards lo.
+rc::Gen<double> genLinear(double lo, double hi) {
+  return rc::gen::resize(kFullSize, rc::gen::map(rc::gen::inRange<int>(0, 1 << 20), [=](int k) {
+                           return lo + (hi - lo) * std::ldexp(static_cast<double>(k), -20);
                          }));
 }
 
 /// 10^u with u uniform in [lo_exp, hi_exp] on a 1/1000 grid; shrinks towards 10^hi_exp.
-rc::Gen<double> genLog(int lo_exp, int hi_exp) {
-  const int steps = (hi_exp - lo_exp) * 1000;
+rc::Gen<double> genLog(double lo_exp, double hi_exp) {
+  const int steps = static_cast<int>(std::lround((hi_exp - lo_exp) * 1000));
   return rc::gen::resize(kFullSize, rc::gen::map(rc::gen::inRange<int>(0, steps + 1), [=](int k) {
                            return std::pow(10.0, hi_exp - static_cast<double>(k) / 1000.0);
                          }));
@@ -35,13 +36,54 @@ rc::Gen<double> genEdgy(std::vector<double> edges, rc::Gen<double> continuous) {
       {{2, rc::gen::elementOf(std::move(edges))}, {1, std::move(continuous)}});
 }
 
-rc::Gen<double> genWeightDecay() {
-  return genEdgy({0.0, 1e-4, 1e-2, 0.5}, genLog(-6, 0));
-}
-
 /// A positive learning rate in [1e-8, 1].
 rc::Gen<double> genPositiveLr() {
   return genEdgy({1e-3, 1.0, 1e-8, 0.1}, genLog(-8, 0));
+}
+
+/// The generator a key's Draw describes (optim/rule.h).
+rc::Gen<double> genDraw(const Draw& d) {
+  rc::Gen<double> continuous = d.scale == Draw::Scale::Log ? genLog(d.lo, d.hi) : genLinear(d.lo, d.hi);
+  if (d.n_edges == 0) return continuous;
+  return genEdgy(std::vector<double>(d.edges.begin(), d.edges.begin() + static_cast<std::ptrdiff_t>(d.n_edges)),
+                 continuous);
+}
+
+/// Sets key I of S: booleans either way, reals as their Draw says. The lr is left at its
+/// default: every run replaces it by the case's lrs.
+template <class S, std::size_t I>
+auto setKey() {
+  constexpr auto k = S::keys()[I];
+  if constexpr (k.kind == Key<S>::Kind::Bool)
+    return rc::gen::set(k.flag, rc::gen::arbitrary<bool>());
+  else if (std::string_view(k.name) == "lr")
+    return rc::gen::set(k.real, rc::gen::just(S{}.*k.real));
+  else
+    return rc::gen::set(k.real, genDraw(k.draw));
+}
+
+/// Settings of rule R, built key by key (so that a counterexample shrinks field by field),
+/// repaired to a valid combination where the rule says how, and valid.
+template <class R, std::size_t... I>
+rc::Gen<OptimizerSpec> genRule(std::index_sequence<I...>) {
+  using S = typename R::Settings;
+  auto settings = rc::gen::map(rc::gen::build<S>(setKey<S, I>()...), [](S s) {
+    if constexpr (requires { R::repair(s); }) R::repair(s);
+    return OptimizerSpec(s);
+  });
+  return rc::gen::suchThat(std::move(settings), [](const OptimizerSpec& spec) {
+    try {
+      validate(spec);
+      return true;
+    } catch (const SpecError&) {
+      return false;
+    }
+  });
+}
+
+template <class R>
+rc::Gen<OptimizerSpec> genRule() {
+  return genRule<R>(std::make_index_sequence<R::Settings::keys().size()>());
 }
 
 /// A width weighted towards small values.
@@ -49,53 +91,6 @@ rc::Gen<Index> genWidth(Index max_width) {
   return rc::gen::weightedOneOf<Index>({{3, rc::gen::inRange<Index>(1, std::min<Index>(8, max_width) + 1)},
                                         {2, rc::gen::inRange<Index>(1, std::min<Index>(16, max_width) + 1)},
                                         {1, rc::gen::inRange<Index>(1, max_width + 1)}});
-}
-
-rc::Gen<OptimizerSpec> genSgd() {
-  return rc::gen::exec([] {
-    SgdSettings s;
-    s.momentum = *genEdgy({0.0, 0.9, 0.5, 0.99}, genUnit());
-    s.weight_decay = *genWeightDecay();
-    s.nesterov = s.momentum > 0 && *rc::gen::arbitrary<bool>();
-    s.dampening = s.nesterov ? 0.0 : *genEdgy({0.0, 0.1, 0.5, 1.0}, genUnit());
-    return OptimizerSpec(s);
-  });
-}
-
-template <class S>
-rc::Gen<OptimizerSpec> genAdamFamily() {
-  return rc::gen::exec([] {
-    S s;
-    s.beta1 = *genEdgy({0.9, 0.0, 0.5, 0.99}, genUnit());
-    s.beta2 = *genEdgy({0.999, 0.9999999, 0.0, 0.9}, genUnit());
-    s.eps = *genEdgy({1e-8, 1e-30, 1e-12, 1e-3, 1.0}, genLog(-30, 0));
-    s.weight_decay = *genWeightDecay();
-    s.amsgrad = *rc::gen::arbitrary<bool>();
-    return OptimizerSpec(s);
-  });
-}
-
-rc::Gen<OptimizerSpec> genRmsprop() {
-  return rc::gen::exec([] {
-    RmspropSettings s;
-    s.alpha = *genEdgy({0.99, 0.0, 1.0, 0.9}, genUnit());
-    s.eps = *genEdgy({1e-8, 1e-30, 1e-12, 1e-3}, genLog(-30, 0));
-    s.weight_decay = *genWeightDecay();
-    s.momentum = *genEdgy({0.0, 0.9, 0.5}, genUnit());
-    s.centered = *rc::gen::arbitrary<bool>();
-    return OptimizerSpec(s);
-  });
-}
-
-rc::Gen<OptimizerSpec> genAdagrad() {
-  return rc::gen::exec([] {
-    AdagradSettings s;
-    s.lr_decay = *genEdgy({0.0, 0.1, 1.0}, genLog(-6, 0));
-    s.weight_decay = *genWeightDecay();
-    s.initial_accumulator_value = *genEdgy({0.0, 0.1, 1.0}, genLog(-6, 1));
-    s.eps = *genEdgy({1e-10, 0.0, 1e-30, 1e-3}, genLog(-30, 0));
-    return OptimizerSpec(s);
-  });
 }
 
 LayerSpec dense(Index units, Init init = Init::Torch) {
@@ -172,8 +167,10 @@ rc::Gen<LossSpec> genLoss(Index outputs) {
 }
 
 rc::Gen<OptimizerSpec> genOptimizer() {
-  return rc::gen::oneOf(genSgd(), genAdamFamily<AdamSettings>(), genAdamFamily<AdamWSettings>(), genRmsprop(),
-                        genAdagrad());
+  // Every rule of the registry; shrinks towards the first (plain SGD).
+  std::vector<rc::Gen<OptimizerSpec>> rules;
+  Rules::for_each([&]<class R>() { rules.push_back(genRule<R>()); });
+  return rc::gen::join(rc::gen::elementOf(std::move(rules)));
 }
 
 rc::Gen<std::vector<double>> genLrs(LrShape shape, std::int64_t steps) {

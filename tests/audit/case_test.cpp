@@ -10,7 +10,7 @@
 #include <limits>
 
 #include "zerolr/audit/properties.h"
-#include "zerolr/optim/adam.h"
+#include "zerolr/optim/rules/adam.h"
 
 namespace zerolr {
 namespace {

@@ -1,6 +1,6 @@
 // Adagrad against torch.optim.Adagrad's algorithm box, written out below in scalar long double.
 
-#include "zerolr/optim/adagrad.h"
+#include "zerolr/optim/rules/adagrad.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // Adam against torch.optim.Adam's algorithm box, written out below in scalar long double.
 
-#include "zerolr/optim/adam.h"
+#include "zerolr/optim/rules/adam.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

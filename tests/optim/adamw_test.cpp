@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "optim/test_util.h"
-#include "zerolr/optim/adam.h"
+#include "zerolr/optim/rules/adam.h"
 
 namespace zerolr {
 namespace {

@@ -1,6 +1,6 @@
 // RMSprop against torch.optim.RMSprop's algorithm box, written out below in scalar long double.
 
-#include "zerolr/optim/rmsprop.h"
+#include "zerolr/optim/rules/rmsprop.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

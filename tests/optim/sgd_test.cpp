@@ -1,6 +1,6 @@
 // SGD against torch.optim.SGD's algorithm box, written out below in scalar long double.
 
-#include "zerolr/optim/sgd.h"
+#include "zerolr/optim/rules/sgd.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -38,20 +38,6 @@ bool same_bits(T a, T b) {
   return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
-// The amplification of a per-step error through the rule's linear state: errors in a
-// momentum buffer or first moment persist for about 1 / (1 - decay) steps.
-double amplification(const OptimizerSpec& spec) {
-  double d = 0;
-  std::visit(
-      [&](const auto& s) {
-        using S = std::decay_t<decltype(s)>;
-        if constexpr (std::is_same_v<S, SgdSettings> || std::is_same_v<S, RmspropSettings>) d = s.momentum;
-        if constexpr (std::is_same_v<S, AdamSettings> || std::is_same_v<S, AdamWSettings>) d = s.beta1;
-      },
-      spec);
-  return std::min(1.0 / std::max(1.0 - d, 1e-3), 1000.0);
-}
-
 template <class T>
 std::string values(const std::vector<T>& v) {
   std::string s = "[";

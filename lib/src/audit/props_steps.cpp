@@ -285,12 +285,7 @@ Verdict continuity(const Case& c, const OptimizerFactory<T>& make) {
   // |m| / eps, which for a gradient at rounding-noise level is astronomically large; O(eta)
   // then holds with a constant no finite scale can confirm. Such settings make a failure a
   // hazard of degenerate hyperparameters, not a violation.
-  bool tiny_eps = false;
-  std::visit(
-      [&](const auto& st) {
-        if constexpr (requires { st.eps; }) tiny_eps = st.eps < 1e-12;
-      },
-      c.optimizer);
+  const bool tiny_eps = eps_below_floor(c.optimizer);
   if (steady_growth)
     v.findings.push_back(
         {tiny_eps ? FindingClass::Hazard : FindingClass::Violation,

@@ -5,40 +5,13 @@
 #include <variant>
 
 #include "instantiate.h"
-#include "zerolr/optim/adagrad.h"
-#include "zerolr/optim/adam.h"
 #include "zerolr/optim/optimizer.h"
-#include "zerolr/optim/rmsprop.h"
-#include "zerolr/optim/sgd.h"
+#include "zerolr/optim/registry.h"
 #include "zerolr/spec_syntax.h"
 
 namespace zerolr {
 
 namespace {
-
-/// The update rule that implements each settings type.
-template <class S>
-struct RuleFor;
-template <>
-struct RuleFor<SgdSettings> {
-  using type = SgdRule;
-};
-template <>
-struct RuleFor<AdamSettings> {
-  using type = AdamRule;
-};
-template <>
-struct RuleFor<AdamWSettings> {
-  using type = AdamWRule;
-};
-template <>
-struct RuleFor<RmspropSettings> {
-  using type = RmspropRule;
-};
-template <>
-struct RuleFor<AdagradSettings> {
-  using type = AdagradRule;
-};
 
 std::string shape_of(Index rows, Index cols) {
   return std::to_string(rows) + "x" + std::to_string(cols);
@@ -78,20 +51,16 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerSpec& spec) {
   validate(spec);
   return std::visit(
       [](const auto& settings) -> std::unique_ptr<Optimizer<T>> {
-        using Rule = typename RuleFor<std::decay_t<decltype(settings)>>::type;
+        using Rule = RuleFor<std::decay_t<decltype(settings)>>;
         return std::make_unique<RuleOptimizer<T, Rule>>(settings);
       },
       spec);
 }
 
-#define ZEROLR_INST(T)                                                            \
-  template class Optimizer<T>;                                                    \
-  template std::unique_ptr<Optimizer<T>> make_optimizer<T>(const OptimizerSpec&); \
-  template class RuleOptimizer<T, SgdRule>;                                       \
-  template class RuleOptimizer<T, AdamRule>;                                      \
-  template class RuleOptimizer<T, AdamWRule>;                                     \
-  template class RuleOptimizer<T, RmspropRule>;                                   \
-  template class RuleOptimizer<T, AdagradRule>;
+// make_optimizer instantiates RuleOptimizer<T, R> for every rule R of the registry.
+#define ZEROLR_INST(T)         \
+  template class Optimizer<T>; \
+  template std::unique_ptr<Optimizer<T>> make_optimizer<T>(const OptimizerSpec&);
 ZEROLR_FOR_EACH_SCALAR(ZEROLR_INST)
 #ifndef ZEROLR_REFERENCE_TU
 // long double: the oracle's check of a double step evaluates the same formula 11 bits wider

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <optional>
-#include <span>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -16,98 +15,8 @@ namespace zerolr {
 
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr RealRange kNonNegative{0, kInf, false, true};  // [0, inf)
-constexpr RealRange kUnit{0, 1};                         // [0, 1]
-constexpr RealRange kBeta{0, 1, false, true};            // [0, 1)
-
-/// One key of a settings type: its name, where it lives, and (for reals) its range.
-template <class S>
-struct Key {
-  enum class Kind { Real, Bool };
-  const char* name;
-  Kind kind;
-  double S::*real = nullptr;
-  bool S::*flag = nullptr;
-  RealRange range{};
-};
-
-template <class S>
-constexpr Key<S> real_key(const char* name, double S::*member, RealRange range) {
-  return {name, Key<S>::Kind::Real, member, nullptr, range};
-}
-
-template <class S>
-constexpr Key<S> bool_key(const char* name, bool S::*member) {
-  return {name, Key<S>::Kind::Bool, nullptr, member, {}};
-}
-
-// The key tables. Their order is the printed order (spec.h) and the first key takes a
-// bare positional value. Ranges follow torch.optim's checks; dampening in [0, 1] is
-// zerolr's own (PyTorch does not check it), and alpha is explained below.
-constexpr std::array kSgdKeys{
-    real_key("lr", &SgdSettings::lr, kNonNegative),
-    real_key("momentum", &SgdSettings::momentum, kNonNegative),
-    real_key("dampening", &SgdSettings::dampening, kUnit),
-    real_key("weight_decay", &SgdSettings::weight_decay, kNonNegative),
-    bool_key("nesterov", &SgdSettings::nesterov),
-};
-
-constexpr std::array kAdamKeys{
-    real_key("lr", &AdamSettings::lr, kNonNegative),
-    real_key("beta1", &AdamSettings::beta1, kBeta),
-    real_key("beta2", &AdamSettings::beta2, kBeta),
-    real_key("eps", &AdamSettings::eps, kNonNegative),
-    real_key("weight_decay", &AdamSettings::weight_decay, kNonNegative),
-    bool_key("amsgrad", &AdamSettings::amsgrad),
-};
-
-constexpr std::array kAdamWKeys{
-    real_key("lr", &AdamWSettings::lr, kNonNegative),
-    real_key("beta1", &AdamWSettings::beta1, kBeta),
-    real_key("beta2", &AdamWSettings::beta2, kBeta),
-    real_key("eps", &AdamWSettings::eps, kNonNegative),
-    real_key("weight_decay", &AdamWSettings::weight_decay, kNonNegative),
-    bool_key("amsgrad", &AdamWSettings::amsgrad),
-};
-
-// PyTorch only asks alpha >= 0. zerolr asks alpha in [0, 1]: with alpha > 1 the weight
-// 1 - alpha is negative, square_avg can turn negative and sqrt gives NaN.
-constexpr std::array kRmspropKeys{
-    real_key("lr", &RmspropSettings::lr, kNonNegative),
-    real_key("alpha", &RmspropSettings::alpha, kUnit),
-    real_key("eps", &RmspropSettings::eps, kNonNegative),
-    real_key("weight_decay", &RmspropSettings::weight_decay, kNonNegative),
-    real_key("momentum", &RmspropSettings::momentum, kNonNegative),
-    bool_key("centered", &RmspropSettings::centered),
-};
-
-constexpr std::array kAdagradKeys{
-    real_key("lr", &AdagradSettings::lr, kNonNegative),
-    real_key("lr_decay", &AdagradSettings::lr_decay, kNonNegative),
-    real_key("weight_decay", &AdagradSettings::weight_decay, kNonNegative),
-    real_key("initial_accumulator_value", &AdagradSettings::initial_accumulator_value, kNonNegative),
-    real_key("eps", &AdagradSettings::eps, kNonNegative),
-};
-
-std::span<const Key<SgdSettings>> keys_of(const SgdSettings&) {
-  return kSgdKeys;
-}
-std::span<const Key<AdamSettings>> keys_of(const AdamSettings&) {
-  return kAdamKeys;
-}
-std::span<const Key<AdamWSettings>> keys_of(const AdamWSettings&) {
-  return kAdamWKeys;
-}
-std::span<const Key<RmspropSettings>> keys_of(const RmspropSettings&) {
-  return kRmspropKeys;
-}
-std::span<const Key<AdagradSettings>> keys_of(const AdagradSettings&) {
-  return kAdagradKeys;
-}
-
-template <class S>
-std::string key_list(std::span<const Key<S>> keys) {
+template <class S, std::size_t N>
+std::string key_list(const std::array<Key<S>, N>& keys) {
   std::string out;
   for (const auto& k : keys) {
     if (!out.empty()) out += ", ";
@@ -144,19 +53,16 @@ std::optional<OptimizerSpec> default_spec(const std::string& name) {
   return found;
 }
 
-// Combinations that each key's range cannot express. `where` prefixes the message.
-void check_combination(const SgdSettings& s, const std::string& where) {
-  if (s.nesterov && !(s.momentum > 0))
-    throw SpecError(where + ": nesterov=1 requires momentum > 0 (momentum=" + format_real(s.momentum) + ")");
-  if (s.nesterov && s.dampening != 0)
-    throw SpecError(where + ": nesterov=1 requires dampening=0 (dampening=" + format_real(s.dampening) + ")");
-}
+// Combinations that each key's range cannot express are the rule's to check (optional).
 template <class S>
-void check_combination(const S&, const std::string&) {}
+void check_combination(const S& s, const std::string& where) {
+  using R = RuleFor<S>;
+  if constexpr (requires { R::check(s, where); }) R::check(s, where);
+}
 
 template <class S>
 void check_ranges(const S& s, const std::string& where) {
-  for (const auto& k : keys_of(s)) {
+  for (const auto& k : S::keys()) {
     if (k.kind != Key<S>::Kind::Real) continue;
     const double v = s.*k.real;
     if (!std::isfinite(v)) throw SpecError(where + ": " + k.name + "=" + format_real(v) + " must be finite");
@@ -169,7 +75,7 @@ void check_ranges(const S& s, const std::string& where) {
 
 template <class S>
 void assign_args(S& s, const SpecCall& call, const std::string& where) {
-  const auto keys = keys_of(s);
+  constexpr auto keys = S::keys();
   std::vector<bool> seen(keys.size(), false);
   std::vector<bool> bare(keys.size(), false);
   for (const SpecArg& given : call.args) {
@@ -203,7 +109,7 @@ template <class S>
 std::string print(const S& s) {
   std::string out = std::string(S::kName) + "(";
   bool first = true;
-  for (const auto& k : keys_of(s)) {
+  for (const auto& k : S::keys()) {
     if (!first) out += ",";
     first = false;
     out += k.name;
@@ -263,4 +169,44 @@ void validate(const OptimizerSpec& spec) {
   std::visit([](const auto& s) { check_ranges(s, "optimizer spec " + print(s)); }, spec);
 }
 
+std::vector<std::string> optimizer_names() {
+  std::vector<std::string> names;
+  Rules::for_each([&]<class R>() { names.emplace_back(R::Settings::kName); });
+  return names;
+}
+
+std::vector<RuleInfo> rule_catalog() {
+  std::vector<RuleInfo> out;
+  Rules::for_each([&]<class R>() {
+    using S = typename R::Settings;
+    const S defaults{};
+    RuleInfo info;
+    info.name = S::kName;
+    info.freezes_at_lr0 = R::freezes_at_lr0(defaults);
+    for (const auto& k : S::keys()) {
+      KeyInfo key;
+      key.name = k.name;
+      key.is_bool = k.kind == Key<S>::Kind::Bool;
+      key.range = key.is_bool ? "0 or 1" : k.range.describe();
+      key.default_value = key.is_bool ? (defaults.*k.flag ? "1" : "0") : format_real(defaults.*k.real);
+      info.keys.push_back(key);
+    }
+    out.push_back(info);
+  });
+  return out;
+}
+
+double amplification(const OptimizerSpec& spec) {
+  return std::visit([](const auto& s) { return RuleFor<std::decay_t<decltype(s)>>::amplification(s); }, spec);
+}
+
+bool freezes_at_lr0(const OptimizerSpec& spec) {
+  return std::visit([](const auto& s) { return RuleFor<std::decay_t<decltype(s)>>::freezes_at_lr0(s); }, spec);
+}
+
+bool eps_below_floor(const OptimizerSpec& spec) {
+  return std::visit([](const auto& s) { return RuleFor<std::decay_t<decltype(s)>>::eps_below_floor(s); }, spec);
+}
+
 }  // namespace zerolr
+

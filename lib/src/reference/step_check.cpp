@@ -20,12 +20,6 @@ constexpr double kFormulaFactor = 128;
 // roundings of w.
 constexpr double kWideRoundingFactor = 16;
 
-// State that is a signed linear combination of gradients: its absolute value is what the
-// absolute run needs. Squares and sums of squares are nonnegative already.
-bool is_signed_state(const std::string& name) {
-  return name == "exp_avg" || name == "momentum_buffer" || name == "grad_avg";
-}
-
 }  // namespace
 
 Vector<double> step_condition(const Optimizer<Reference>& before, std::size_t tensor,
@@ -33,12 +27,17 @@ Vector<double> step_condition(const Optimizer<Reference>& before, std::size_t te
   using R = Reference;
   const Index n = w.size();
   const R h = R(0x1p-40);
+  // perturb: -1 none; 0 .. vectors-1 a state vector; then the scalar states.
   auto step = [&](const Vector<R>& w_in, const Vector<R>& g_in, int perturb_state) {
     auto opt = before.clone();
     if (perturb_state >= 0) {
       auto refs = opt->state(tensor);
-      if (perturb_state < static_cast<int>(refs.size()))
-        *refs[static_cast<std::size_t>(perturb_state)].value *= (R(1) + h);
+      auto scalars = opt->scalar_state(tensor);
+      const auto k = static_cast<std::size_t>(perturb_state);
+      if (k < refs.size())
+        *refs[k].value *= (R(1) + h);
+      else if (k - refs.size() < scalars.size())
+        *scalars[k - refs.size()].value *= (R(1) + h);
     }
     Vector<R> out = w_in;
     Vector<R> gg = g_in;
@@ -56,7 +55,7 @@ Vector<double> step_condition(const Optimizer<Reference>& before, std::size_t te
   accumulate(step(w * (R(1) + h), g, -1));
   accumulate(step(w, g * (R(1) + h), -1));
   auto probe = before.clone();
-  const int states = static_cast<int>(probe->state(tensor).size());
+  const int states = static_cast<int>(probe->state(tensor).size() + probe->scalar_state(tensor).size());
   for (int k = 0; k < states; ++k) accumulate(step(w, g, k));
   return cond;
 }
@@ -69,7 +68,7 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
   auto ref = lift<R>(*copy);
   auto abs_run = lift<R>(*copy);
   for (auto& s : abs_run->state(tensor))
-    if (is_signed_state(s.name)) *s.value = s.value->cwiseAbs();
+    if (s.sign == Sign::Signed) *s.value = s.value->cwiseAbs();
 
   Vector<R> w(n), g(n), wa(n), ga(n);
   for (Index i = 0; i < n; ++i) {
@@ -106,6 +105,7 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
     const W one_plus = W(1) + std::ldexp(W(1), -(std::numeric_limits<T>::digits + 4));
     auto wide_p = lift<W>(*copy);
     for (auto& s : wide_p->state(tensor)) *s.value *= one_plus;
+    for (auto& s : wide_p->scalar_state(tensor)) *s.value *= one_plus;
     auto ref_p = lift<R>(*wide_p);
     for (Index i = 0; i < n; ++i) {
       ww_p(i) = static_cast<W>(w_prev[i]);

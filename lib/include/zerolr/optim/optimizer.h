@@ -10,17 +10,10 @@
 
 #include "zerolr/core.h"
 #include "zerolr/nn/layer.h"
+#include "zerolr/optim/rule.h"
 #include "zerolr/optim/spec.h"
 
 namespace zerolr {
-
-/// A named piece of one tensor's optimizer state, for inspection and for lifting into the
-/// reference type. Vectors have the tensor's length.
-template <class T>
-struct StateRef {
-  std::string name;  ///< "exp_avg", "exp_avg_sq", "momentum_buffer", ...
-  Vector<T>* value;
-};
 
 /// An optimizer with PyTorch's semantics: one state per parameter tensor, created on the
 /// tensor's first step; integer step counters that advance on every step, lr = 0 included.
@@ -45,6 +38,9 @@ class Optimizer {
   virtual std::int64_t step_count(std::size_t tensor) const = 0;
   /// The tensor's state vectors, or nothing before its first step.
   virtual std::vector<StateRef<T>> state(std::size_t tensor) = 0;
+  /// The tensor's scalar state (NAdam's mu_product, ASGD's eta), or nothing. Opaque
+  /// implementations (plug-ins, workers) have none to show.
+  virtual std::vector<ScalarRef<T>> scalar_state(std::size_t /*tensor*/) { return {}; }
   /// Sets a tensor's step counter (with state(), this restores a saved state).
   virtual void set_step_count(std::size_t tensor, std::int64_t step) = 0;
   /// Number of tensors with state.
@@ -59,10 +55,8 @@ class Optimizer {
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerSpec& spec);
 
-/// Drives an update rule R: keeps R::Settings and one R::State<T> per tensor.
-/// R provides: a Settings type, template State<T> with a std::int64_t step member,
-/// static State<T> init(const Settings&, Index n), static std::vector<StateRef<T>>
-/// refs(State<T>&), and static void update(const Settings&, State<T>&, T*, const T*, Index, T).
+/// Drives an update rule (optim/rule.h): keeps Rule::Settings and one Rule::State<T> per
+/// tensor, created on the tensor's first step.
 template <class T, class Rule>
 class RuleOptimizer final : public Optimizer<T> {
  public:
@@ -93,6 +87,14 @@ class RuleOptimizer final : public Optimizer<T> {
   std::vector<StateRef<T>> state(std::size_t tensor) override {
     if (tensor >= states_.size() || !states_[tensor]) return {};
     return Rule::refs(*states_[tensor]);
+  }
+  std::vector<ScalarRef<T>> scalar_state(std::size_t tensor) override {
+    if (tensor >= states_.size() || !states_[tensor]) return {};
+    // Registered rules must define scalars (UpdateRule); a test's ad-hoc rule may omit it.
+    if constexpr (requires(State& st) { Rule::scalars(st); })
+      return Rule::scalars(*states_[tensor]);
+    else
+      return {};
   }
   void set_step_count(std::size_t tensor, std::int64_t step) override {
     if (tensor >= states_.size() || !states_[tensor])

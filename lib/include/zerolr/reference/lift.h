@@ -51,8 +51,8 @@ Dataset<R> lift(const Dataset<T>& d) {
   return out;
 }
 
-/// An optimizer of the same spec whose per-tensor state (vectors and step counters) equals
-/// `opt`'s, lifted. `sizes` gives each tensor's length (the state is created by a step at
+/// An optimizer of the same spec whose per-tensor state (vectors, scalars and step counters)
+/// equals `opt`'s, lifted. `sizes` gives each tensor's length (the state is created by a step at
 /// lr = 0 on zero gradients and then overwritten, so nothing of that step survives).
 template <class R, class T>
 std::unique_ptr<Optimizer<R>> lift(Optimizer<T>& opt) {
@@ -66,6 +66,10 @@ std::unique_ptr<Optimizer<R>> lift(Optimizer<T>& opt) {
     auto dst = out->state(t);
     for (std::size_t k = 0; k < src.size() && k < dst.size(); ++k)
       *dst[k].value = src[k].value->template cast<R>();
+    auto src_s = opt.scalar_state(t);
+    auto dst_s = out->scalar_state(t);
+    for (std::size_t k = 0; k < src_s.size() && k < dst_s.size(); ++k)
+      *dst_s[k].value = static_cast<rule::Wide<R>>(*src_s[k].value);
     out->set_step_count(t, opt.step_count(t));
   }
   return out;

@@ -7,9 +7,31 @@
 ///   sum <- sum + g * g                             (sum starts at initial_accumulator_value)
 ///   p <- p - clr * g / (sqrt(sum) + eps)
 
-#include "zerolr/optim/rule_support.h"
+#include "zerolr/optim/rule.h"
 
 namespace zerolr {
+
+/// Adagrad with lr decay and an initial accumulator (torch.optim.Adagrad).
+struct AdagradSettings {
+  static constexpr const char* kName = "adagrad";
+  double lr = 1e-2;
+  double lr_decay = 0;
+  double weight_decay = 0;
+  double initial_accumulator_value = 0;
+  double eps = 1e-10;
+  static constexpr auto keys() {
+    using S = AdagradSettings;
+    return std::array{
+        real_key("lr", &S::lr, kNonNegative, draws::kLr),
+        real_key("lr_decay", &S::lr_decay, kNonNegative, Draw::log10(-6, 0, {0.0, 0.1, 1.0})),
+        real_key("weight_decay", &S::weight_decay, kNonNegative, draws::kWeightDecay),
+        real_key("initial_accumulator_value", &S::initial_accumulator_value, kNonNegative,
+                 Draw::log10(-6, 1, {0.0, 0.1, 1.0})),
+        real_key("eps", &S::eps, kNonNegative, Draw::log10(-30, 0, {1e-10, 0.0, 1e-30, 1e-3})),
+    };
+  }
+  friend bool operator==(const AdagradSettings&, const AdagradSettings&) = default;
+};
 
 struct AdagradRule {
   using Settings = AdagradSettings;
@@ -33,8 +55,17 @@ struct AdagradRule {
 
   template <class T>
   static std::vector<StateRef<T>> refs(State<T>& st) {
-    return {{"sum", &st.sum}};
+    return {{"sum", &st.sum, Sign::NonNegative}};
   }
+  template <class T>
+  static std::vector<ScalarRef<T>> scalars(State<T>&) {
+    return {};
+  }
+
+  static double amplification(const Settings&) { return 1; }
+  static bool freezes_at_lr0(const Settings&) { return true; }
+  /// Below 1e-12 the direction g / (sqrt(sum) + eps) is bounded only by |g| / eps.
+  static bool eps_below_floor(const Settings& s) { return s.eps < 1e-12; }
 
   template <class T>
   static void update(const Settings& s, State<T>& st, T* param, const T* grad, Index n, T lr) {

@@ -15,9 +15,34 @@
 /// which is what the exact rule does, and differs from PyTorch only where PyTorch gives NaN.
 /// The property suite found this (freeze, float32, gradients of one constant sign).
 
-#include "zerolr/optim/rule_support.h"
+#include "zerolr/optim/rule.h"
 
 namespace zerolr {
+
+/// RMSprop, optionally centered and with momentum (torch.optim.RMSprop).
+struct RmspropSettings {
+  static constexpr const char* kName = "rmsprop";
+  double lr = 1e-2;
+  double alpha = 0.99;
+  double eps = 1e-8;
+  double weight_decay = 0;
+  double momentum = 0;
+  bool centered = false;
+  // PyTorch only asks alpha >= 0. zerolr asks alpha in [0, 1]: with alpha > 1 the weight
+  // 1 - alpha is negative, square_avg can turn negative and sqrt gives NaN.
+  static constexpr auto keys() {
+    using S = RmspropSettings;
+    return std::array{
+        real_key("lr", &S::lr, kNonNegative, draws::kLr),
+        real_key("alpha", &S::alpha, kUnit, Draw::linear(0, 1, {0.99, 0.0, 1.0, 0.9})),
+        real_key("eps", &S::eps, kNonNegative, Draw::log10(-30, 0, {1e-8, 1e-30, 1e-12, 1e-3})),
+        real_key("weight_decay", &S::weight_decay, kNonNegative, draws::kWeightDecay),
+        real_key("momentum", &S::momentum, kNonNegative, Draw::linear(0, 1, {0.0, 0.9, 0.5})),
+        bool_key("centered", &S::centered),
+    };
+  }
+  friend bool operator==(const RmspropSettings&, const RmspropSettings&) = default;
+};
 
 struct RmspropRule {
   using Settings = RmspropSettings;
@@ -45,11 +70,20 @@ struct RmspropRule {
 
   template <class T>
   static std::vector<StateRef<T>> refs(State<T>& st) {
-    std::vector<StateRef<T>> r{{"square_avg", &st.square_avg}};
-    if (st.grad_avg.size() != 0) r.push_back({"grad_avg", &st.grad_avg});
-    if (st.momentum_buffer.size() != 0) r.push_back({"momentum_buffer", &st.momentum_buffer});
+    std::vector<StateRef<T>> r{{"square_avg", &st.square_avg, Sign::NonNegative}};
+    if (st.grad_avg.size() != 0) r.push_back({"grad_avg", &st.grad_avg, Sign::Signed});
+    if (st.momentum_buffer.size() != 0) r.push_back({"momentum_buffer", &st.momentum_buffer, Sign::Signed});
     return r;
   }
+  template <class T>
+  static std::vector<ScalarRef<T>> scalars(State<T>&) {
+    return {};
+  }
+
+  static double amplification(const Settings& s) { return rule::persistence(s.momentum); }
+  static bool freezes_at_lr0(const Settings&) { return true; }
+  /// Below 1e-12 the direction g / (sqrt(v) + eps) is bounded only by |g| / eps.
+  static bool eps_below_floor(const Settings& s) { return s.eps < 1e-12; }
 
   template <class T>
   static void update(const Settings& s, State<T>& st, T* param, const T* grad, Index n, T lr) {

@@ -19,9 +19,48 @@
 #include <type_traits>
 
 #include "zerolr/kernels.h"
-#include "zerolr/optim/rule_support.h"
+#include "zerolr/optim/rule.h"
 
 namespace zerolr {
+
+/// The keys Adam and AdamW share (their defaults differ in weight_decay only).
+template <class S>
+constexpr auto adam_family_keys() {
+  return std::array{
+      real_key("lr", &S::lr, kNonNegative, draws::kLr),
+      real_key("beta1", &S::beta1, kBeta, draws::kBeta1),
+      real_key("beta2", &S::beta2, kBeta, draws::kBeta2),
+      real_key("eps", &S::eps, kNonNegative, draws::kEps),
+      real_key("weight_decay", &S::weight_decay, kNonNegative, draws::kWeightDecay),
+      bool_key("amsgrad", &S::amsgrad),
+  };
+}
+
+/// Adam with L2 weight decay added to the gradient (torch.optim.Adam).
+struct AdamSettings {
+  static constexpr const char* kName = "adam";
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0;
+  bool amsgrad = false;
+  static constexpr auto keys() { return adam_family_keys<AdamSettings>(); }
+  friend bool operator==(const AdamSettings&, const AdamSettings&) = default;
+};
+
+/// Adam with decoupled weight decay, param *= 1 - lr * weight_decay (torch.optim.AdamW).
+struct AdamWSettings {
+  static constexpr const char* kName = "adamw";
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 1e-2;
+  bool amsgrad = false;
+  static constexpr auto keys() { return adam_family_keys<AdamWSettings>(); }
+  friend bool operator==(const AdamWSettings&, const AdamWSettings&) = default;
+};
 
 /// A decay policy has apply(wd, lr, p, g). One may say when apply leaves g alone with
 /// `static bool changes_gradient(double wd)`, which spares a copy of the gradient; without
@@ -86,10 +125,20 @@ struct AdamFamilyRule {
 
   template <class T>
   static std::vector<StateRef<T>> refs(State<T>& st) {
-    std::vector<StateRef<T>> r{{"exp_avg", &st.exp_avg}, {"exp_avg_sq", &st.exp_avg_sq}};
-    if (st.max_exp_avg_sq.size() != 0) r.push_back({"max_exp_avg_sq", &st.max_exp_avg_sq});
+    std::vector<StateRef<T>> r{{"exp_avg", &st.exp_avg, Sign::Signed},
+                               {"exp_avg_sq", &st.exp_avg_sq, Sign::NonNegative}};
+    if (st.max_exp_avg_sq.size() != 0) r.push_back({"max_exp_avg_sq", &st.max_exp_avg_sq, Sign::NonNegative});
     return r;
   }
+  template <class T>
+  static std::vector<ScalarRef<T>> scalars(State<T>&) {
+    return {};
+  }
+
+  static double amplification(const Settings& s) { return rule::persistence(s.beta1); }
+  static bool freezes_at_lr0(const Settings&) { return true; }
+  /// Below 1e-12 the direction m / (sqrt(v) + eps) is bounded only by |m| / eps.
+  static bool eps_below_floor(const Settings& s) { return s.eps < 1e-12; }
 
   /// 1 - beta^t for t >= 1. In double, 1 - pow(0.999, t) cancels and loses about ten bits
   /// for small t (an error of ~20 ULPs in the step); -expm1(t log beta) is the same number

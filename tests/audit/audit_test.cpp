@@ -2,9 +2,10 @@
 // hanging and lying plug-ins are caught with small counterexamples that replay exactly.
 #include "zerolr/audit/audit.h"
 
-#include <limits>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <limits>
 
 #include "zerolr/audit/plugin_loader.h"
 
@@ -76,14 +77,35 @@ TEST(Audit, APlugInThatCrashesIsReportedAndTheAuditCarriesOn) {
 }
 
 TEST(Audit, APlugInThatHangsIsReportedAfterTheTimeout) {
-  AuditOptions o = quick(15);
+  // The plug-in hangs on a step with lr > 0.5: a token with lr 1 hangs, exactly and every time.
+  AuditOptions o = quick(1);
   o.timeout_ms = 300;
-  const AuditReport r = run_audit(plugin_target(ZLR_BAD_PLUGIN_HANG_ON_STEP), o);
-  EXPECT_EQ(r.cases, 15);
-  bool hung = false;
+  const std::string token = "zerolr-vec-v1|scalar=double|check=run|params=0x1p+0|lrs=0x1p+0|grads=0x1p-1";
+  const auto found = replay_token(plugin_target(ZLR_BAD_PLUGIN_HANG_ON_STEP), token, o);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].property, "run");
+  EXPECT_EQ(found[0].cls, FindingClass::Violation);
+  EXPECT_EQ(found[0].message, "hung: no result within 300 ms");
+}
+
+// An implementation that hangs on every case but the first step of each: the hang is reported
+// with a shrunk counterexample, later cases get a shorter timeout, and after three hangs of a
+// check its remaining cases are skipped (and counted).
+TEST(Audit, AnImplementationThatAlwaysHangsIsReportedAndItsChecksStopEarly) {
+  AuditOptions o = quick(200);
+  o.timeout_ms = 500;
+  const AuditReport r = run_audit(plugin_target(ZLR_BAD_PLUGIN_HANG_AFTER_FIRST), o);
+  EXPECT_FALSE(r.passed());
+  EXPECT_GT(r.skipped, 0) << report_json(r);
+  EXPECT_EQ(r.cases + r.skipped, 200);
+  const AuditFinding* hang = nullptr;
   for (const auto& f : r.findings)
-    hung = hung || f.message.find("hung: no result within 300 ms") != std::string::npos;
-  EXPECT_TRUE(hung) << report_json(r);
+    if (f.message.rfind("hung: no result within", 0) == 0) hang = &f;
+  ASSERT_NE(hang, nullptr) << report_json(r);
+  EXPECT_EQ(hang->cls, FindingClass::Violation);
+  // Shrunk to two steps: the first returns, the second hangs.
+  EXPECT_THAT(hang->counterexample, HasSubstr("2 step(s)"));
+  EXPECT_FALSE(hang->reproduce.empty());
 }
 
 TEST(Audit, ARefusalThatChangesParametersIsAViolation) {

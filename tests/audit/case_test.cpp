@@ -155,12 +155,31 @@ TEST(FreezeProperty, HoldsForTheLibraryAndFailsForADecayThatIgnoresLr) {
   const Verdict bad = prop_freeze(c, broken);
   EXPECT_FALSE(bad.holds());
   EXPECT_THAT(bad.first_violation(), HasSubstr("0.weight["));
-  EXPECT_THAT(bad.first_violation(), HasSubstr("at lr = 0 after 6 steps"));
+  EXPECT_THAT(bad.first_violation(), HasSubstr("at lr = 0 at step 1"));
 }
 
-TEST(FreezeProperty, IsNotApplicableAtPositiveLrOrWithANonFiniteGradient) {
+// Freeze covers every step at lr = 0, also after steps at lr > 0 (a schedule that decays to
+// zero): the library holds; a decay that ignores lr breaks it at the first zero step.
+TEST(FreezeProperty, JudgesZeroStepsThatFollowPositiveOnes) {
   Case c = small_case(Scalar::Double, Regime::Normal);
-  c.lrs = {0.0, 0.1};
+  c.optimizer = parse_optimizer_spec("adamw(weight_decay=0.01)");
+  c.lrs = {0.01, 0.005, 0.0};
+  const Verdict ok = prop_freeze(c);
+  EXPECT_TRUE(ok.applicable);
+  EXPECT_TRUE(ok.holds()) << ok.first_violation();
+  EXPECT_THAT(ok.tags, ::testing::Contains("lr reaches 0 after lr > 0"));
+  Factories broken = Factories::library();
+  broken.f64 = [](const OptimizerSpec& s) {
+    return std::make_unique<RuleOptimizer<double, BrokenAdamWRule>>(std::get<AdamWSettings>(s));
+  };
+  const Verdict bad = prop_freeze(c, broken);
+  EXPECT_FALSE(bad.holds());
+  EXPECT_THAT(bad.first_violation(), HasSubstr("at lr = 0 at step 3"));
+}
+
+TEST(FreezeProperty, IsNotApplicableWithoutAZeroStepOrWithANonFiniteGradient) {
+  Case c = small_case(Scalar::Double, Regime::Normal);
+  c.lrs = {0.1};
   EXPECT_FALSE(prop_freeze(c).applicable);
   c = small_case(Scalar::Double, Regime::NonFinite);
   const Verdict v = prop_freeze(c);

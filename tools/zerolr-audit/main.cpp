@@ -2,11 +2,10 @@
 // properties of lr = 0 and the float128 reference of the rule it claims.
 //
 //   zerolr-audit (--plugin PATH.so | --optimizer SPEC | --optimizer all) [--cases N] [--seed S]
-//                [--steps K] [--json FILE] [--replay FILE] [--timeout-ms T] [--list]
+//                [--steps K] [--json FILE] [--junit FILE] [--replay FILE] [--timeout-ms T] [--list]
 //
 // Exit status: 0 no violation; 1 at least one violation; 2 bad usage or a plug-in that cannot
 // be used (a one-line reason is printed).
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -19,63 +18,45 @@
 #include "common/cli.h"
 #include "zerolr/audit/audit.h"
 #include "zerolr/audit/plugin_loader.h"
+#include "zerolr/audit/sandbox.h"
 
 namespace {
 
 using namespace zerolr;
 
-// Loads the plug-in once in a child process first: a plug-in that crashes while loading
-// must not take the audit down. Returns "" when it loads, or the reason it cannot be used.
+// Loads the plug-in once in a child process first (the audit's own sandbox): a plug-in that
+// crashes while loading must not take the audit down. Returns "" when it loads, or the reason
+// it cannot be used.
 std::string probe_plugin(const std::string& path) {
-  int fds[2];
-  if (::pipe(fds) != 0) return "";
-  const pid_t pid = ::fork();
-  if (pid < 0) return "";
-  if (pid == 0) {
-    ::close(fds[0]);
-    std::string msg;
-    try {
-      Plugin p(path);
-    } catch (const std::exception& e) {
-      msg = e.what();
-    }
-    if (!msg.empty() && ::write(fds[1], msg.data(), msg.size()) < 0) ::_exit(4);
-    ::_exit(msg.empty() ? 0 : 3);
+  const IsolatedResult r = run_isolated(
+      [&]() -> std::string {
+        try {
+          Plugin p(path);
+          return "";
+        } catch (const std::exception& e) {
+          return e.what();
+        }
+      },
+      30000);
+  if (r.outcome != IsolatedResult::Outcome::Returned)
+    return "plug-in '" + path + "' " + r.describe() + " while loading";
+  return r.output;
+}
+
+/// Every rule with its keys, defaults and ranges.
+void print_catalog() {
+  for (const RuleInfo& rule : rule_catalog()) {
+    std::string spec = rule.name + "(";
+    for (std::size_t i = 0; i < rule.keys.size(); ++i)
+      spec += (i ? "," : "") + rule.keys[i].name + "=" + rule.keys[i].default_value;
+    std::cout << spec << ")" << (rule.freezes_at_lr0 ? "" : "    [moves at lr = 0 by its own definition]")
+              << "\n";
+    for (const KeyInfo& k : rule.keys) std::cout << "    " << k.name << " in " << k.range << "\n";
   }
-  ::close(fds[1]);
-  std::string msg;
-  char buf[512];
-  ssize_t got;
-  while ((got = ::read(fds[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<std::size_t>(got));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (WIFSIGNALED(status))
-    return "plug-in '" + path + "' crashed while loading (signal " + std::to_string(WTERMSIG(status)) + ")";
-  return msg;
 }
 
 std::string clip(const std::string& s, std::size_t n) {
   return s.size() <= n ? s : s.substr(0, n - 3) + "...";
-}
-
-void print_report(const AuditReport& r) {
-  std::printf("\n%s%s\n", r.optimizer.c_str(),
-              r.claims.empty() ? "" : ("  (claims " + r.claims + ")").c_str());
-  std::printf("  %d cases in %.2f s; verdict: %s\n", r.cases, r.seconds, r.passed() ? "pass" : "FAIL");
-  std::printf("  worst trajectory error / budget: float64 %.3g%s\n", r.worst_ratio_f64,
-              r.has_f32 ? (", float32 " + std::to_string(r.worst_ratio_f32)).c_str() : " (no float path)");
-  if (r.findings.empty()) {
-    std::printf("  no findings\n");
-    return;
-  }
-  std::printf("  %-14s %-10s %s\n", "property", "class", "finding");
-  for (const auto& f : r.findings) {
-    std::printf("  %-14s %-10s %s\n", f.property.c_str(), to_string(f.cls).c_str(),
-                clip(f.message, 160).c_str());
-    std::printf("  %-14s %-10s counterexample: %s\n", "", "", clip(f.counterexample, 200).c_str());
-    std::printf("  %-14s %-10s reproduce: %s\n", "", "", clip(f.reproduce, 200).c_str());
-  }
 }
 
 std::vector<std::string> read_tokens(const std::string& path) {
@@ -86,11 +67,12 @@ std::vector<std::string> read_tokens(const std::string& path) {
   const std::string text = ss.str();
   std::vector<std::string> tokens;
   // A JSON report: take every finding's reproduce token.
-  if (!text.empty() && text.find_first_not_of(" \t\r\n") != std::string::npos &&
-      text[text.find_first_not_of(" \t\r\n")] == '{') {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && (text[first] == '{' || text[first] == '[')) {
     try {
       const auto j = nlohmann::json::parse(text);
-      for (const auto& f : j.at("findings")) tokens.push_back(f.at("reproduce").get<std::string>());
+      for (const auto& report : j.is_array() ? j : nlohmann::json::array({j}))
+        for (const auto& f : report.at("findings")) tokens.push_back(f.at("reproduce").get<std::string>());
     } catch (const std::exception& e) {
       throw Error("--replay: '" + path + "' is not a zerolr-audit JSON report: " + e.what());
     }
@@ -106,10 +88,17 @@ std::vector<std::string> read_tokens(const std::string& path) {
   return tokens;
 }
 
+void write_file(const std::string& option, const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  if (!out) throw Error(option + ": cannot write '" + path + "'");
+  out << text;
+  if (!out) throw Error(option + ": cannot write '" + path + "'");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string plugin, optimizer, json_path, replay;
+  std::string plugin, optimizer, json_path, junit_path, replay;
   AuditOptions options;
   bool list = false;
   CLI::App app{
@@ -126,15 +115,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   app.add_option("--json", json_path, "write the report as JSON");
+  app.add_option("--junit", junit_path, "write the report as JUnit XML (a testcase per property)");
   app.add_option("--replay", replay,
                  "re-run the reproduce tokens in a file (one per line, or a JSON report)");
   app.add_option("--timeout-ms", options.timeout_ms, "per-case timeout")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600000));
-  app.add_flag("--list", list, "list the built-in optimizers with their defaults");
+  app.add_flag("--list", list, "list the built-in optimizers with their keys, defaults and ranges");
   if (const auto status = zerolr::tools::parse_command_line(app, argc, argv, "zerolr-audit")) return *status;
   if (list) {
-    for (const auto& line : optimizer_defaults()) std::cout << line << "\n";
+    print_catalog();
     return 0;
   }
   if (plugin.empty() && optimizer.empty()) {
@@ -172,7 +162,7 @@ int main(int argc, char** argv) {
       return violation ? 1 : 0;
     }
     const bool tty = ::isatty(STDERR_FILENO);
-    nlohmann::json all = nlohmann::json::array();
+    std::vector<AuditReport> reports;
     bool violation = false;
     for (const auto& t : targets) {
       options.progress = [&](int done, int total) {
@@ -186,16 +176,17 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "%s: %d/%d cases\n", t.name.c_str(), done, total);
         }
       };
-      const AuditReport r = run_audit(t, options);
-      print_report(r);
-      violation = violation || !r.passed();
-      all.push_back(nlohmann::json::parse(report_json(r)));
+      reports.push_back(run_audit(t, options));
+      std::fputs(report_text(reports.back()).c_str(), stdout);
+      std::fflush(stdout);
+      violation = violation || !reports.back().passed();
     }
     if (!json_path.empty()) {
-      std::ofstream out(json_path);
-      if (!out) throw Error("--json: cannot write '" + json_path + "'");
-      out << (all.size() == 1 ? all[0] : all).dump(2) << "\n";
+      nlohmann::json all = nlohmann::json::array();
+      for (const auto& r : reports) all.push_back(nlohmann::json::parse(report_json(r)));
+      write_file("--json", json_path, (all.size() == 1 ? all[0] : all).dump(2) + "\n");
     }
+    if (!junit_path.empty()) write_file("--junit", junit_path, report_junit(reports));
     return violation ? 1 : 0;
   } catch (const Error& e) {
     std::cerr << "zerolr-audit: " << e.what() << "\n";

@@ -1,9 +1,11 @@
 #include "zerolr/audit/case.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "audit/token_util.h"
@@ -296,6 +298,122 @@ TrainOptions train_options(const Case& c) {
   o.schedule = Schedule::sequence(c.lrs);
   o.step.non_finite = c.policy;
   return o;
+}
+
+// ---- vector cases ------------------------------------------------------------------------
+
+namespace {
+constexpr const char* kVecPrefix = "zerolr-vec-v1";
+}  // namespace
+
+const std::vector<std::string>& vector_checks() {
+  static const std::vector<std::string> checks{"freeze",     "agreement",   "warmup",
+                                               "non_finite", "signed_zero", "run"};
+  return checks;
+}
+
+std::vector<std::size_t> VectorCase::tensors() const {
+  if (split.empty()) return {params.size()};
+  return split;
+}
+
+std::string VectorCase::token() const {
+  std::string grads_text;
+  for (std::size_t k = 0; k < grads.size(); ++k) grads_text += (k ? ";" : "") + join(grads[k]);
+  std::string out = std::string(kVecPrefix) + "|scalar=" + to_string(scalar) + "|check=" + check +
+                    "|params=" + join(params) + "|lrs=" + join(lrs) + "|grads=" + grads_text;
+  if (!split.empty()) {
+    out += "|split=";
+    for (std::size_t i = 0; i < split.size(); ++i) out += (i ? "," : "") + std::to_string(split[i]);
+  }
+  return out;
+}
+
+void VectorCase::validate() const {
+  if (params.empty() || params.size() > 100000)
+    throw SpecError("vector case: params must have 1 to 100000 values");
+  if (lrs.empty() || lrs.size() > 100000) throw SpecError("vector case: lrs must have 1 to 100000 values");
+  if (grads.size() != lrs.size())
+    throw SpecError("vector case: " + std::to_string(grads.size()) + " gradients for " +
+                    std::to_string(lrs.size()) + " lrs");
+  for (const auto& g : grads)
+    if (g.size() != params.size()) throw SpecError("vector case: a gradient's length differs from params'");
+  for (double lr : lrs)
+    if (!(lr >= 0) || !std::isfinite(lr)) throw SpecError("vector case: every lr must be finite and >= 0");
+  if (std::find(vector_checks().begin(), vector_checks().end(), check) == vector_checks().end())
+    throw SpecError("vector case: unknown check '" + check + "'");
+  if (!split.empty()) {
+    std::size_t total = 0;
+    for (std::size_t n : split) {
+      if (n == 0) throw SpecError("vector case: a tensor of the split has size 0");
+      total += n;
+    }
+    if (total != params.size())
+      throw SpecError("vector case: the split's sizes add up to " + std::to_string(total) + ", not " +
+                      std::to_string(params.size()));
+  }
+}
+
+VectorCase VectorCase::parse(const std::string& token) {
+  VectorCase vc;
+  std::map<std::string, std::string> fields;
+  std::size_t start = 0;
+  std::vector<std::string> parts;
+  for (;;) {
+    const std::size_t bar = token.find('|', start);
+    parts.push_back(token.substr(start, bar - start));
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
+  if (parts.empty() || parts[0] != kVecPrefix)
+    throw SpecError(std::string("vector token: must start with '") + kVecPrefix + "|'");
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    const std::size_t eq = parts[i].find('=');
+    if (eq == std::string::npos) throw SpecError("vector token: field '" + parts[i] + "' has no '='");
+    if (!fields.emplace(parts[i].substr(0, eq), parts[i].substr(eq + 1)).second)
+      throw SpecError("vector token: field '" + parts[i].substr(0, eq) + "' appears twice");
+  }
+  for (const char* k : {"scalar", "check", "params", "lrs", "grads"})
+    if (!fields.count(k)) throw SpecError(std::string("vector token: field '") + k + "' is missing");
+  for (const auto& [key, value] : fields)
+    if (key != "scalar" && key != "check" && key != "params" && key != "lrs" && key != "grads" &&
+        key != "split")
+      throw SpecError("vector token: unknown field '" + key +
+                      "' (expected scalar, check, params, lrs, grads, split)");
+  if (fields["scalar"] != "float" && fields["scalar"] != "double")
+    throw SpecError("vector token: scalar must be float or double");
+  vc.scalar = fields["scalar"] == "float" ? Scalar::Float : Scalar::Double;
+  vc.check = fields["check"];
+  if (std::find(vector_checks().begin(), vector_checks().end(), vc.check) == vector_checks().end())
+    throw SpecError("vector token: unknown check '" + vc.check + "'");
+  vc.params = split_numbers(fields["params"], "params");
+  vc.lrs = split_numbers(fields["lrs"], "lrs");
+  const std::string& g = fields["grads"];
+  std::size_t s0 = 0;
+  for (;;) {
+    const std::size_t semi = g.find(';', s0);
+    vc.grads.push_back(split_numbers(g.substr(s0, semi - s0), "grads"));
+    if (semi == std::string::npos) break;
+    s0 = semi + 1;
+  }
+  if (fields.count("split")) {
+    const std::string& sp = fields["split"];
+    std::size_t p0 = 0;
+    for (;;) {
+      const std::size_t comma = sp.find(',', p0);
+      const auto n = parse_int(SpecArg{"split", sp.substr(p0, comma - p0), 0}, "vector token");
+      if (n < 1 || n > 100000) throw SpecError("vector token: every size in split must be in [1, 100000]");
+      vc.split.push_back(static_cast<std::size_t>(n));
+      if (comma == std::string::npos) break;
+      p0 = comma + 1;
+    }
+  }
+  try {
+    vc.validate();
+  } catch (const SpecError& e) {
+    throw SpecError(std::string("vector token: ") + (e.what() + std::string("vector case: ").size()));
+  }
+  return vc;
 }
 
 }  // namespace zerolr

@@ -5,22 +5,11 @@
 #include <limits>
 #include <vector>
 
+#include "zerolr/reference/budget.h"
 #include "zerolr/reference/lift.h"
 #include "zerolr/scalar/reference.h"
 
 namespace zerolr {
-
-namespace {
-
-// The wider-type estimate of the formula's error is noisy (two evaluations round
-// differently); hunts measured underestimates of up to 2x at 16 and 1.05x at 64, so 128.
-constexpr double kFormulaFactor = 128;
-
-// The wider run's error counts as the formula's (not W's rounding of w) above this many
-// roundings of w.
-constexpr double kWideRoundingFactor = 16;
-
-}  // namespace
 
 Vector<double> step_condition(const Optimizer<Reference>& before, std::size_t tensor,
                               const Vector<Reference>& w, const Vector<Reference>& g, const Reference& lr) {
@@ -86,7 +75,7 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
     dir_run->step_tensor(tensor, w_dir.data(), gd.data(), n, R(1));
   }
   // The same formula in the next wider type, from the same state.
-  using W = std::conditional_t<std::is_same_v<T, float>, double, long double>;
+  using W = budget::Wider<T>;
   auto wide = lift<W>(*copy);
   Vector<W> ww(n), gw(n);
   for (Index i = 0; i < n; ++i) {
@@ -164,8 +153,7 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
       }
   }
 
-  const double u = std::numeric_limits<T>::epsilon() / 2;
-  const double tiny = kStepBudgetRoundings * static_cast<double>(std::numeric_limits<T>::denorm_min());
+  const double u = budget::unit_roundoff<T>();
   StepCheck out;
   out.count = n;
   out.range_limited = range_limited;
@@ -177,17 +165,17 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
     double ratio = 0;
     const bool c_fin = std::isfinite(computed);
     const bool r_fin = isfinite(exact);
-    double budget = 0;
+    double entry_budget = 0;
     if (c_fin && r_fin) {
       const R scale = abs(R(w_prev[i])) + abs(wa(i) - abs(R(w_prev[i]))) + R(cond(i));
-      const double u_wide = std::numeric_limits<W>::epsilon() / 2;
+      const double u_wide = budget::unit_roundoff<W>();
       double wide_error = isfinite(R(ww(i))) ? static_cast<double>(abs(R(ww(i)) - exact)) : 0;
       if (isfinite(R(ww_p(i))) && isfinite(w_ref_p(i)))
         wide_error = std::max(wide_error, static_cast<double>(abs(R(ww_p(i)) - w_ref_p(i))));
-      const double formula = kFormulaFactor * (u / u_wide) * wide_error;
-      budget = kStepBudgetRoundings * u * static_cast<double>(scale) + formula + tiny;
+      const double formula = budget::formula_term<T, W>(wide_error);
+      entry_budget = budget::rounding_term<T>(static_cast<double>(scale)) + formula;
       const double err = static_cast<double>(abs(R(w_after[i]) - exact));
-      ratio = err / budget;
+      ratio = err / entry_budget;
       // When the formula's predicted error in T is as large as the update itself, T keeps no
       // correct digit of the step (centered RMSprop: v - grad_avg^2 below T's resolution), and
       // first-order estimates stop applying: the step is precision-limited, judged like a
@@ -199,8 +187,8 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
       // jumped by 4e11 where the exact update, 0.05, was below float's rounding of w.)
       const double update = static_cast<double>(abs(exact - R(w_prev[i])));
       const double w_abs = std::abs(static_cast<double>(w_prev[i]));
-      if (formula >= update &&
-          (update > kStepBudgetRoundings * u * w_abs || wide_error > kWideRoundingFactor * u_wide * w_abs))
+      if (formula >= update && (update > budget::kRoundings * u * w_abs ||
+                                wide_error > budget::kWideRoundingFactor * u_wide * w_abs))
         out.range_limited = true;
     } else if (std::isnan(computed) && isnan(exact)) {
       ratio = 0;
@@ -216,7 +204,7 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
       out.worst = i;
       out.worst_computed = computed;
       out.worst_reference = exact_d;
-      out.worst_budget = budget;
+      out.worst_budget = entry_budget;
     }
   }
   std::nth_element(ratios.begin(), ratios.begin() + (n - 1) / 2, ratios.end());

@@ -86,6 +86,34 @@ Case parse_token(const std::string& token);
 /// A short readable summary (architecture, optimizer, lrs, sizes, regime, scalar).
 std::string describe(const Case& c);
 
+/// A vector case: an optimizer run on a flat parameter vector, with one gradient and one lr
+/// per step, fed to the implementation directly (the audit's cases, audit/audit.h).
+/// `check` names the check the case was generated for (it shapes the lrs); `split`, when
+/// not empty, gives the sizes of the tensors the vector is held as (their sum is n), so that
+/// implementations that step lists of tensors (foreach) see real lists.
+struct VectorCase {
+  Scalar scalar = Scalar::Double;
+  std::string check = "freeze";
+  std::vector<double> params;              ///< initial values (n >= 1)
+  std::vector<std::vector<double>> grads;  ///< one gradient of n values per step
+  std::vector<double> lrs;                 ///< one lr per step
+  std::vector<std::size_t> split;          ///< tensor sizes; empty means one tensor
+
+  /// The tensor sizes: `split`, or {n} when it is empty.
+  std::vector<std::size_t> tensors() const;
+  /// "zerolr-vec-v1|scalar=...|check=...|params=...|lrs=...|grads=...[|split=...]" with exact
+  /// hexadecimal floats.
+  std::string token() const;
+  /// The inverse of token(); SpecError naming the field on anything malformed.
+  static VectorCase parse(const std::string& token);
+  /// Throws SpecError unless params is not empty, there is one gradient of n values per lr,
+  /// every lr is finite and >= 0, and split (if any) holds positive sizes summing to n.
+  void validate() const;
+};
+
+/// The checks a vector case can be generated for.
+const std::vector<std::string>& vector_checks();
+
 /// The trainer options a case stands for: lr(t) = lrs[min(t, last)] through a base lr of 1
 /// and a sequence schedule (1 * x == x exactly), with the case's epochs, batches, shuffling
 /// and non-finite policy. Every run of a case (properties, audit, zerolr-claims) uses these.

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,9 @@ namespace zerolr {
 enum class FindingClass {
   Violation,  ///< the property is false for this case
   Hazard,     ///< non-finite values propagate, or a degenerate setting fails
-  Note        ///< bit-level differences only (signed-zero flips)
+  Note,       ///< bit-level differences only (signed-zero flips)
+  Rule        ///< the rule itself breaks the property by its own definition (Rprop moves at
+              ///< lr = 0): what the implementation did is what the rule says
 };
 std::string to_string(FindingClass c);
 
@@ -34,6 +37,9 @@ struct Verdict {
   std::vector<Finding> findings;
   /// Labels for coverage statistics (RC_TAG): "batchnorm", "range-limited", ...
   std::vector<std::string> tags;
+  /// A measurement the property made, when it makes one: the agreement checks' worst ratio
+  /// of error to budget over the judged entries.
+  std::optional<double> worst_ratio;
 
   /// True when applicable and no finding is a violation.
   bool holds() const;
@@ -52,9 +58,13 @@ struct Factories {
   static Factories library();
 };
 
-/// 1. Freeze: if every lr is 0 and every gradient is finite, every trainable parameter keeps
-///    its value after all steps (value equality). Signed-zero flips are Notes.
-///    Not applicable if some lr is nonzero or a gradient is non-finite.
+/// 1. Freeze: every step whose lr is 0 (with finite gradients) leaves every trainable
+///    parameter's value unchanged, whatever steps came before (a schedule that decays to 0,
+///    a zero warm-up). Signed-zero flips are Notes. A rule that moves at lr = 0 by its own
+///    definition (freezes_at_lr0 is false: Rprop, ASGD) gives a Rule finding instead, when
+///    the step agrees with the reference step from the same state (check_step); a violation
+///    when it does not. Not applicable when no step the run reaches has lr 0, or when a
+///    gradient is non-finite.
 Verdict prop_freeze(const Case& c, const Factories& f = Factories::library());
 
 /// 2a. Test loss frozen: if every lr is 0, the architecture has no BatchNorm and every
@@ -138,9 +148,50 @@ Verdict prop_metamorphic(const Case& c, const Factories& f = Factories::library(
 ///    Not applicable above 64 steps or with a non-finite gradient.
 Verdict prop_independence(const Case& c, const Factories& f = Factories::library());
 
-/// The names of all properties, for the regressions replay and the tools.
+/// The names of all model properties, for the regressions replay and the tools.
 std::vector<std::string> property_names();
-/// Runs the property with that name; SpecError on an unknown name.
+/// Runs the model property with that name; SpecError on an unknown name.
 Verdict run_property(const std::string& name, const Case& c, const Factories& f = Factories::library());
+
+// ---- Vector properties: judging an implementation's run on a vector case -------------------
+
+/// What an implementation did at one step of a vector case.
+struct StepRecord {
+  enum class Status {
+    Stepped,  ///< it stepped; params are the new values
+    Refused,  ///< it refused the step (a deliberate refusal); params are as it left them
+    Raised    ///< it raised an exception (message); params are as it left them
+  };
+  Status status = Status::Stepped;
+  std::vector<double> params;  ///< all n values after the call (float values exactly, in float cases)
+  std::string message;         ///< the refusal's status code or the exception's text
+};
+
+/// An implementation's run on a vector case: one record per step it reached. A crash, a hang
+/// or a broken reply ends the run early; `failure` then says which, and the case's own check
+/// reports it as a violation naming the input.
+struct Trajectory {
+  std::vector<StepRecord> steps;
+  std::string failure;  ///< "" when the run completed
+};
+
+/// What the vector properties know of the implementation besides its trajectory.
+struct VectorSubject {
+  std::optional<OptimizerSpec> claims;  ///< the rule it claims to implement, if any
+  bool may_refuse = true;               ///< whether it may refuse a step
+};
+
+/// The vector properties, each a function of (case, trajectory, subject) to a Verdict, in the
+/// same registry as the model properties (audit.h explains each): freeze, non_finite,
+/// signed_zero, refusal, exception, rule_hazard, agreement (for agreement and warmup cases;
+/// the verdict's property is the case's check) and failure (crashes and hangs, reported under
+/// the case's check). The claimed rule's reference run on the case's inputs (float128, with
+/// the trajectory budget of reference/budget.h) is computed once and shared.
+/// requires: vc.validate() passes; tr holds at most one record per step.
+std::vector<Verdict> judge_vector_case(const VectorCase& vc, const Trajectory& tr,
+                                       const VectorSubject& subject);
+
+/// The names of the vector properties.
+std::vector<std::string> vector_property_names();
 
 }  // namespace zerolr

@@ -19,10 +19,10 @@
 ///
 ///   |w_T - w_ref| <= budget = K u (|w_prev| + |w_abs - |w_prev|| + cond) + K denorm_min(T),
 ///
-/// with K = 32, w_abs the absolute run's result, and cond the step's condition: the sum over
-/// its inputs x (w, g and every state entry) of |d w_new / d x| |x|, measured in the
-/// reference by relative perturbations of 2^-40. The absolute run bounds the rounding of
-/// every intermediate that does not cancel; cond covers those that do: a denominator built
+/// with K = budget::kRoundings (reference/budget.h, where every constant has its reason), w_abs the absolute
+/// run's result, and cond the step's condition: the sum over its inputs x (w, g and every state entry) of |d
+/// w_new / d x| |x|, measured in the reference by relative perturbations of 2^-40. The absolute run bounds
+/// the rounding of every intermediate that does not cancel; cond covers those that do: a denominator built
 /// from a cancelling sum (Adam's sqrt(v) with v = (g + wd p)^2 when g ~ -wd p, centered
 /// RMSprop's v - grad_avg^2) makes a rounding of the inputs' size matter at the output.
 /// K = 32 leaves a factor of about 1.5 over the longest chain of roundings.
@@ -56,9 +56,6 @@
 #include "zerolr/scalar/reference.h"
 
 namespace zerolr {
-
-/// K in the budget above.
-inline constexpr double kStepBudgetRoundings = 32;
 
 struct StepCheck {
   double max_ratio = 0;     ///< max over entries of |w_T - w_ref| / budget (+inf for a NaN/inf mismatch)

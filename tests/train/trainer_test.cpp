@@ -207,8 +207,12 @@ TEST(Trainer, EpochOrdersPredictsTheSamplesEveryEpochVisits) {
           for (Index i = 0; i < n; ++i)
             some_epoch_shuffled = some_epoch_shuffled || seen[static_cast<std::size_t>(i)] != i;
         }
-        if (shuffle && n >= 7) EXPECT_TRUE(some_epoch_shuffled) << "seed " << seed << " n " << n;
-        if (!shuffle) EXPECT_FALSE(some_epoch_shuffled);
+        if (shuffle && n >= 7) {
+          EXPECT_TRUE(some_epoch_shuffled) << "seed " << seed << " n " << n;
+        }
+        if (!shuffle) {
+          EXPECT_FALSE(some_epoch_shuffled);
+        }
       }
 }
 

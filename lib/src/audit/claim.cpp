@@ -8,6 +8,7 @@
 #include "zerolr/optim/optimizer.h"
 #include "zerolr/reference/budget.h"
 #include "zerolr/reference/step_check.h"
+#include "zerolr/scalar/range_probe.h"
 
 namespace zerolr {
 
@@ -50,6 +51,10 @@ ClaimRun run(const VectorCase& vc, const OptimizerSpec& claims) {
   auto lib = make_optimizer<T>(spec);
   // The same formula in the next wider type measures how strongly it amplifies rounding.
   auto wide = make_optimizer<W>(spec);
+  // The same rule in the range probe: counts every intermediate outside T's normal range.
+  using P = RangeProbe<T>;
+  auto probe = make_optimizer<P>(spec);
+  Vector<P> wp(n);
   Vector<W> ww(n);
   Vector<R> w(n), wa(n);
   std::vector<T> wl(vc.params.size());
@@ -58,6 +63,7 @@ ClaimRun run(const VectorCase& vc, const OptimizerSpec& claims) {
     ww(i) = static_cast<W>(wl[at(i)]);
     w(i) = R(wl[at(i)]);
     wa(i) = abs(w(i));
+    wp(i) = P(wl[at(i)]);
   }
   const double amp = amplification(spec);
   std::vector<double> rounding(vc.params.size(), 0.0);
@@ -65,12 +71,14 @@ ClaimRun run(const VectorCase& vc, const OptimizerSpec& claims) {
   for (std::size_t k = 0; k < vc.lrs.size(); ++k) {
     Vector<R> g(n), ga(n);
     Vector<W> gw(n);
+    Vector<P> gp(n);
     std::vector<T> gt(vc.params.size());
     for (Index i = 0; i < n; ++i) {
       gt[at(i)] = static_cast<T>(vc.grads[k][at(i)]);
       g(i) = R(gt[at(i)]);
       ga(i) = abs(g(i));
       gw(i) = static_cast<W>(gt[at(i)]);
+      gp(i) = P(gt[at(i)]);
     }
     const T lr = static_cast<T>(vc.lrs[k]);
     const Vector<R> w_prev = w, wa_prev = wa;
@@ -79,10 +87,12 @@ ClaimRun run(const VectorCase& vc, const OptimizerSpec& claims) {
     abs_run->step_tensor(0, wa.data(), ga.data(), n, R(lr));
     lib->step_tensor(0, wl.data(), gt.data(), n, lr);
     wide->step_tensor(0, ww.data(), gw.data(), n, static_cast<W>(lr));
+    const std::uint64_t exits = probe_counts().total();
+    probe->step_tensor(0, wp.data(), gp.data(), n, P(lr));
     // Once an exact intermediate leaves T's normal range (g*g overflowing in float, a
-    // subnormal weight), the budget no longer applies: T itself cannot follow the rule there.
-    // zerolr's own run in T shows where.
-    range_limited = range_limited || out_of_range<T>(w);
+    // subnormal weight, g*prev underflowing), the budget no longer applies: T itself cannot
+    // follow the rule there. The range probe and zerolr's own run in T show where.
+    range_limited = range_limited || out_of_range<T>(w) || probe_counts().total() != exits;
     const auto ls = lib->state(0);
     const auto rs = ref->state(0);
     for (std::size_t q = 0; q < ls.size() && q < rs.size() && !range_limited; ++q)

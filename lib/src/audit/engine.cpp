@@ -43,12 +43,6 @@ std::vector<AuditFinding> findings_of_model(const Verdict& v) {
   return out;
 }
 
-bool shows(const std::vector<AuditFinding>& found, const AuditFinding& target) {
-  for (const auto& x : found)
-    if (x.property == target.property && x.cls == target.cls) return true;
-  return false;
-}
-
 bool is_hang(const std::string& message) {
   return message.rfind("hung", 0) == 0;
 }

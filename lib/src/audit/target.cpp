@@ -8,8 +8,11 @@ namespace zerolr {
 
 AuditTarget builtin_target(const OptimizerSpec& spec) {
   validate(spec);
-  AuditTarget t{to_string(spec), spec, [](const OptimizerSpec& s) { return make_optimizer<double>(s); },
-                [](const OptimizerSpec& s) { return make_optimizer<float>(s); }};
+  AuditTarget t;
+  t.name = to_string(spec);
+  t.claims = spec;
+  t.f64 = [](const OptimizerSpec& s) { return make_optimizer<double>(s); };
+  t.f32 = [](const OptimizerSpec& s) { return make_optimizer<float>(s); };
   t.may_refuse = false;
   t.tensor_lists = true;
   return t;

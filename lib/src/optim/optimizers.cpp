@@ -7,6 +7,7 @@
 #include "instantiate.h"
 #include "zerolr/optim/optimizer.h"
 #include "zerolr/optim/registry.h"
+#include "zerolr/scalar/range_probe.h"
 #include "zerolr/spec_syntax.h"
 
 namespace zerolr {
@@ -66,6 +67,10 @@ ZEROLR_FOR_EACH_SCALAR(ZEROLR_INST)
 // long double: the oracle's check of a double step evaluates the same formula 11 bits wider
 // to measure how strongly the formula itself amplifies rounding (reference/step_check.h).
 ZEROLR_INST(long double)
+// The range probes: the same formula with T's inputs, counting every intermediate outside
+// T's normal range (scalar/range_probe.h, reference/step_check.h).
+ZEROLR_INST(RangeProbe<float>)
+ZEROLR_INST(RangeProbe<double>)
 #endif
 #undef ZEROLR_INST
 

@@ -7,6 +7,7 @@
 
 #include "zerolr/reference/budget.h"
 #include "zerolr/reference/lift.h"
+#include "zerolr/scalar/range_probe.h"
 #include "zerolr/scalar/reference.h"
 
 namespace zerolr {
@@ -127,10 +128,25 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
     range_limited = isfinite(w_dir(i)) && abs(w_dir(i) - w_start(i)) > t_max;
   for (const auto& s : ref->state(tensor)) range_limited = range_limited || out_of_range(*s.value);
   for (const auto& s : abs_run->state(tensor)) range_limited = range_limited || out_of_range(*s.value);
-  // Intermediates that are not stored (g*g) can overflow or underflow too. Their signature
-  // shows in the state the rule produces in T from the same inputs: an infinity or NaN where
-  // the exact state is finite, or a zero where it is not. (This runs the library's rule in
-  // T, so it also serves an external implementation whose state cannot be seen.)
+  // Any intermediate of the step, stored or not (g*g, g*prev, grad_avg^2), that leaves T's
+  // normal range makes T unable to follow the rule with its relative precision: the rule
+  // run in the range probe (scalar/range_probe.h) from the same inputs counts them.
+  if (!range_limited) {
+    using P = RangeProbe<T>;
+    auto probe = lift<P>(*copy);
+    Vector<P> wp(n), gp(n);
+    for (Index i = 0; i < n; ++i) {
+      wp(i) = P(w_prev[i]);
+      gp(i) = P(grad[i]);
+    }
+    const std::uint64_t before_exits = probe_counts().total();
+    probe->step_tensor(tensor, wp.data(), gp.data(), n, P(lr));
+    range_limited = probe_counts().total() != before_exits;
+  }
+  // The same signature in the state the rule produces in T from the same inputs: an infinity
+  // or NaN where the exact state is finite, or a zero where it is not. (This runs the
+  // library's rule in T, so it also serves an external implementation whose state cannot be
+  // seen.)
   {
     auto t_run = before.clone();
     Vector<T> wt(n), gt(n);

@@ -33,6 +33,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <initializer_list>
@@ -45,6 +46,9 @@
 #include "zerolr/spec_syntax.h"
 
 namespace zerolr {
+
+template <class T>
+class RangeProbe;  // scalar/range_probe.h
 
 // ---- Settings: keys, ranges and how generators draw them ---------------------------------
 
@@ -132,7 +136,8 @@ enum class Sign { NonNegative, Signed };
 /// type. Vectors have the tensor's length. The sign must be stated.
 template <class T>
 struct StateRef {
-  StateRef(std::string name_, Vector<T>* value_, Sign sign_) : name(std::move(name_)), value(value_), sign(sign_) {}
+  StateRef(std::string name_, Vector<T>* value_, Sign sign_)
+      : name(std::move(name_)), value(value_), sign(sign_) {}
   std::string name;  ///< PyTorch's state key: "exp_avg", "momentum_buffer", ...
   Vector<T>* value;
   Sign sign;
@@ -142,9 +147,18 @@ namespace rule {
 
 /// PyTorch computes an optimizer's scalar coefficients (1 - beta^t, lr / (1 - beta1^t), ...)
 /// in Python floats, i.e. double, and rounds them once when they meet a tensor. Wide<T> is
-/// double for float and double, and T itself for a wider type such as the reference.
+/// double for float and double (and for the range probe of either, which must compute its
+/// coefficients as they do), and T itself for a wider type such as the reference.
 template <class T>
-using Wide = std::conditional_t<std::is_floating_point_v<T> && (sizeof(T) <= sizeof(double)), double, T>;
+struct WideOf {
+  using type = std::conditional_t<std::is_floating_point_v<T> && (sizeof(T) <= sizeof(double)), double, T>;
+};
+template <class T>
+struct WideOf<RangeProbe<T>> {
+  using type = double;
+};
+template <class T>
+using Wide = typename WideOf<T>::type;
 
 /// A hyperparameter (a double in the spec) as the tensor's scalar, rounded once.
 template <class T>
@@ -156,6 +170,27 @@ template <class T>
 using VecMap = Eigen::Map<Vector<T>>;
 template <class T>
 using ConstVecMap = Eigen::Map<const Vector<T>>;
+
+/// 1 - beta^t for t >= 1, in the coefficients' precision W. In double, 1 - pow(0.999, t)
+/// cancels and loses about ten bits for small t (an error of ~20 ULPs in Adam's step);
+/// -expm1(t log beta) is the same number to about one ULP. A wider (reference) type has the
+/// bits to spare and uses the formula as written.
+template <class W>
+W one_minus_pow(double beta, std::int64_t t) {
+  if constexpr (std::is_floating_point_v<W>) {
+    if (beta == 0) return W(1);
+    return -std::expm1(static_cast<W>(t) * std::log(static_cast<W>(beta)));
+  } else {
+    using std::pow;
+    return W(1) - pow(W(beta), static_cast<W>(t));
+  }
+}
+
+/// sign(x) as torch.sign computes it: -1, 0 or +1, and 0 for NaN.
+template <class T>
+T sign(const T& x) {
+  return T(static_cast<int>(T(0) < x) - static_cast<int>(x < T(0)));
+}
 
 /// How many steps a rounding error in linear state with decay d keeps counting: about
 /// 1 / (1 - d), capped at 1000 (a decay of 1 or more keeps it for the whole run).

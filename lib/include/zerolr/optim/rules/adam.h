@@ -140,20 +140,6 @@ struct AdamFamilyRule {
   /// Below 1e-12 the direction m / (sqrt(v) + eps) is bounded only by |m| / eps.
   static bool eps_below_floor(const Settings& s) { return s.eps < 1e-12; }
 
-  /// 1 - beta^t for t >= 1. In double, 1 - pow(0.999, t) cancels and loses about ten bits
-  /// for small t (an error of ~20 ULPs in the step); -expm1(t log beta) is the same number
-  /// to about one ULP. A wider (reference) type has the bits to spare and uses the formula.
-  template <class W>
-  static W one_minus_pow(double beta, std::int64_t t) {
-    if constexpr (std::is_floating_point_v<W>) {
-      if (beta == 0) return W(1);
-      return -std::expm1(static_cast<W>(t) * std::log(static_cast<W>(beta)));
-    } else {
-      using std::pow;
-      return W(1) - pow(W(beta), static_cast<W>(t));
-    }
-  }
-
   template <class T>
   static void update(const Settings& s, State<T>& st, T* param, const T* grad, Index n, T lr) {
     using W = rule::Wide<T>;
@@ -173,20 +159,22 @@ struct AdamFamilyRule {
     const T beta2 = rule::cast<T>(s.beta2);
     const T one_minus_beta1 = static_cast<T>(W(1) - W(s.beta1));
     const T one_minus_beta2 = static_cast<T>(W(1) - W(s.beta2));
-    const W bias_correction1 = one_minus_pow<W>(s.beta1, st.step);
-    const W bias_correction2 = one_minus_pow<W>(s.beta2, st.step);
+    const W bias_correction1 = rule::one_minus_pow<W>(s.beta1, st.step);
+    const W bias_correction2 = rule::one_minus_pow<W>(s.beta2, st.step);
     const T step_size = static_cast<T>(W(lr) / bias_correction1);
     const T bias_correction2_sqrt = static_cast<T>(sqrt(bias_correction2));
     const T eps = rule::cast<T>(s.eps);
 
     if (s.amsgrad && st.max_exp_avg_sq.size() != n)
-      throw ShapeError("adam: amsgrad is on but max_exp_avg_sq holds " + std::to_string(st.max_exp_avg_sq.size()) +
-                       " entries for a tensor of " + std::to_string(n));
+      throw ShapeError("adam: amsgrad is on but max_exp_avg_sq holds " +
+                       std::to_string(st.max_exp_avg_sq.size()) + " entries for a tensor of " +
+                       std::to_string(n));
     if constexpr (kernel_type) {
       // The same formula, entry by entry, vectorized for this CPU (zerolr/kernels.h).
-      kernels::adam_update<T>(n, param, g_eff, st.exp_avg.data(), st.exp_avg_sq.data(),
-                              s.amsgrad ? st.max_exp_avg_sq.data() : nullptr,
-                              {beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps, step_size});
+      kernels::adam_update<T>(
+          n, param, g_eff, st.exp_avg.data(), st.exp_avg_sq.data(),
+          s.amsgrad ? st.max_exp_avg_sq.data() : nullptr,
+          {beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps, step_size});
       return;
     }
     st.exp_avg.array() = beta1 * st.exp_avg.array() + one_minus_beta1 * st.g.array();

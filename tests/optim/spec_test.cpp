@@ -138,61 +138,59 @@ TEST(OptimizerSpec, ToStringPrintsEveryKeyInTheDocumentedOrder) {
                 "adam(lr=0.001,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0,amsgrad=0)",
                 "adamw(lr=0.001,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0.01,amsgrad=0)",
                 "rmsprop(lr=0.01,alpha=0.99,eps=1e-08,weight_decay=0,momentum=0,centered=0)",
-                "adagrad(lr=0.01,lr_decay=0,weight_decay=0,initial_accumulator_value=0,eps=1e-10)"}));
+                "adagrad(lr=0.01,lr_decay=0,weight_decay=0,initial_accumulator_value=0,eps=1e-10)",
+                // PyTorch 1.13's defaults of NAdam, RAdam, Adamax, Adadelta, ASGD and Rprop.
+                "nadam(lr=0.002,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0,momentum_decay=0.004)",
+                "radam(lr=0.001,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0)",
+                "adamax(lr=0.002,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0)",
+                "adadelta(lr=1,rho=0.9,eps=1e-06,weight_decay=0)",
+                "asgd(lr=0.01,lambd=1e-04,alpha=0.75,t0=1e+06,weight_decay=0)",
+                "rprop(lr=0.01,etaminus=0.5,etaplus=1.2,step_size_min=1e-06,step_size_max=50)"}));
   EXPECT_EQ(to_string(parse_optimizer_spec("sgd(0.5,nesterov=true,momentum=0.25)")),
             "sgd(lr=0.5,momentum=0.25,dampening=0,weight_decay=0,nesterov=1)");
 }
 
+// Every registered rule: random values over each key's whole range (its generators' draw,
+// a zero now and then, and log-uniform magnitudes for the shortest-decimal printing) survive
+// printing and parsing exactly.
 TEST(OptimizerSpec, RandomSettingsRoundTripExactlyThroughText) {
   const std::uint64_t seed = 0x5eed0001;
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::printf("RandomSettingsRoundTripExactlyThroughText seed %llu\n", static_cast<unsigned long long>(seed));
   Rng rng(seed);
-  // Log-uniform values exercise the shortest-decimal printing across magnitudes.
-  const auto any = [&rng] { return rng.below(8) == 0 ? 0.0 : std::pow(10.0, rng.uniform(-9, 2)); };
-  const auto unit = [&rng] { return rng.uniform(); };  // [0, 1)
-  const auto flag = [&rng] { return rng.below(2) == 1; };
-  for (int i = 0; i < 200; ++i) {
-    SgdSettings sgd{};
-    sgd.lr = any();
-    sgd.momentum = any();
-    sgd.weight_decay = any();
-    sgd.nesterov = sgd.momentum > 0 && flag();
-    sgd.dampening = sgd.nesterov ? 0 : unit();
-    AdamSettings adam{};
-    adam.lr = any();
-    adam.beta1 = unit();
-    adam.beta2 = unit();
-    adam.eps = any();
-    adam.weight_decay = any();
-    adam.amsgrad = flag();
-    AdamWSettings adamw{};
-    adamw.lr = any();
-    adamw.beta1 = unit();
-    adamw.beta2 = unit();
-    adamw.eps = any();
-    adamw.weight_decay = any();
-    adamw.amsgrad = flag();
-    RmspropSettings rms{};
-    rms.lr = any();
-    rms.alpha = unit();
-    rms.eps = any();
-    rms.weight_decay = any();
-    rms.momentum = any();
-    rms.centered = flag();
-    AdagradSettings ada{};
-    ada.lr = any();
-    ada.lr_decay = any();
-    ada.weight_decay = any();
-    ada.initial_accumulator_value = any();
-    ada.eps = any();
-    for (const OptimizerSpec& s : {OptimizerSpec(sgd), OptimizerSpec(adam), OptimizerSpec(adamw),
-                                   OptimizerSpec(rms), OptimizerSpec(ada)}) {
-      const std::string text = to_string(s);
-      ASSERT_EQ(parse_optimizer_spec(text), s) << text;
-      ASSERT_EQ(to_string(parse_optimizer_spec(text)), text);
+  const auto draw = [&rng](const Draw& d, const RealRange& range) {
+    double v = 0;
+    switch (rng.below(4)) {
+      case 0:
+        v = d.n_edges > 0 ? d.edges[rng.below(d.n_edges)] : 0.0;
+        break;
+      case 1:
+        v = std::pow(10.0, rng.uniform(-9, 2));
+        break;
+      default:
+        v = d.scale == Draw::Scale::Log ? std::pow(10.0, rng.uniform(d.lo, d.hi)) : rng.uniform(d.lo, d.hi);
     }
-  }
+    return range.contains(v) ? v : d.edges[0];
+  };
+  int checked = 0;
+  for (int i = 0; i < 200; ++i)
+    Rules::for_each([&]<class R>() {
+      using S = typename R::Settings;
+      S settings;
+      for (const auto& k : S::keys()) {
+        if (k.kind == Key<S>::Kind::Bool)
+          settings.*k.flag = rng.below(2) == 1;
+        else
+          settings.*k.real = draw(k.draw, k.range);
+      }
+      if constexpr (requires { R::repair(settings); }) R::repair(settings);
+      const OptimizerSpec spec(settings);
+      const std::string text = to_string(spec);
+      ASSERT_EQ(parse_optimizer_spec(text), spec) << text;
+      ASSERT_EQ(to_string(parse_optimizer_spec(text)), text);
+      ++checked;
+    });
+  EXPECT_EQ(checked, 200 * static_cast<int>(Rules::size));
 }
 
 TEST(OptimizerSpec, NameBaseLrAndWithLrReadAndReplaceTheLearningRate) {
@@ -231,8 +229,10 @@ TEST(OptimizerSpec, ValidateRejectsSettingsBuiltInCode) {
 // ---- error paths -------------------------------------------------------------------------
 
 TEST(OptimizerSpecErrors, UnknownOptimizerListsTheKnownOnes) {
-  EXPECT_THAT(spec_error("adamax(lr=0.1)"), AllOf(HasSubstr("unknown optimizer 'adamax'"),
-                                                  HasSubstr("sgd, adam, adamw, rmsprop, adagrad")));
+  std::string known;
+  for (const auto& name : optimizer_names()) known += (known.empty() ? "" : ", ") + name;
+  EXPECT_THAT(spec_error("lbfgs(lr=0.1)"), AllOf(HasSubstr("unknown optimizer 'lbfgs'"), HasSubstr(known)));
+  EXPECT_THAT(known, HasSubstr("sgd, adam, adamw, rmsprop, adagrad"));
   EXPECT_THAT(spec_error("Adam"), HasSubstr("unknown optimizer 'Adam'"));
 }
 

@@ -130,6 +130,39 @@ std::vector<Row> evaluate(int cases) {
                         "; AdamW whose decay ignores lr (tensorflow/addons#2282): " + blind.summary() +
                         ", e.g. " + blind.counterexample});
   }
+  {  // Rules that move at lr = 0 by their own definition (freezes_at_lr0 is false).
+    std::string evidence, names;
+    bool every_rule_moves = true;
+    for (const std::string& text : optimizer_defaults()) {
+      const OptimizerSpec spec = parse_optimizer_spec(text);
+      if (freezes_at_lr0(spec)) continue;
+      int moved = 0, judged = 0;
+      std::string example;
+      // Every step at lr = 0, and lr = 0 after a step at lr > 0 (a schedule that falls to zero).
+      for (int k = 0; k < cases; ++k)
+        for (const std::vector<double>& lrs : {std::vector<double>{0.0}, std::vector<double>{0.05, 0.0}}) {
+          const Case c = make_case(kPlainArchs[k % 3], text, Regime::Normal, scalars[k % 2], 250 + k, lrs, 2);
+          const Verdict v = prop_freeze(c);
+          if (!v.applicable) continue;
+          ++judged;
+          for (const auto& f : v.findings)
+            if (f.cls == FindingClass::Rule) {
+              ++moved;
+              if (example.empty()) example = f.message + " [" + describe(c) + "]";
+              break;
+            }
+        }
+      every_rule_moves = every_rule_moves && moved > 0;
+      names += (names.empty() ? "" : " and ") + optimizer_name(spec);
+      evidence += (evidence.empty() ? "" : "; ") + optimizer_name(spec) + ": " + std::to_string(moved) + "/" +
+                  std::to_string(judged) +
+                  " runs move at lr = 0, each step as the rule's reference does, e.g. " + example;
+    }
+    rows.push_back(
+        {"\"a learning rate of zero effectively disables the gradient descent optimization process\"",
+         "freeze (class rule)",
+         every_rule_moves ? "fails for " + names + ", by their own definitions" : "see evidence", evidence});
+  }
   {  // The test loss remains constant.
     Tally plain, bn;
     for (int k = 0; k < cases; ++k)

@@ -31,11 +31,13 @@ T eval_loss(Sequential<T> model, const Dataset<T>& d, const LossSpec& loss) {
 // `buffers` asks; the case's run, or nothing when the verdict is already settled (not
 // applicable, or the rule itself fails).
 template <class T>
-std::optional<CaseRun<T>> frozen_run(Verdict& v, const Case& c, const OptimizerFactory<T>& make, bool buffers) {
+std::optional<CaseRun<T>> frozen_run(Verdict& v, const Case& c, const OptimizerFactory<T>& make,
+                                     bool buffers) {
   if (!c.all_lr_zero() || c.arch.has_buffers() != buffers) {
     v.applicable = false;
     return std::nullopt;
   }
+  if (!rule_freezes(v, c)) return std::nullopt;
   if (stop_at_rule_failure<T>(v, c, make)) return std::nullopt;
   CaseRun<T> r = run_case<T>(c, make);
   tag_run(v, c, r);
@@ -107,7 +109,8 @@ template <class T>
 Verdict train_loss_order(const Case& c, const OptimizerFactory<T>& make) {
   Verdict v;
   v.property = "train_loss_order";
-  if (!c.all_lr_zero() || !c.shuffle || c.arch.has_buffers() || has_active_dropout(c.arch) || c.epochs < 2) {
+  if (!c.all_lr_zero() || !c.shuffle || c.arch.has_buffers() || has_active_dropout(c.arch) || c.epochs < 2 ||
+      !rule_freezes(v, c)) {
     v.applicable = false;
     return v;
   }

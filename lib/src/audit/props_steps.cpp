@@ -112,7 +112,8 @@ Verdict state_advances(const Case& c, const OptimizerFactory<T>& make) {
       return false;
     }
     judge_step(v, s);
-    if (s.k + 1 == warmup) {
+    // A rule that moves at lr = 0 by its own definition is judged by check_step alone.
+    if (s.k + 1 == warmup && freezes_at_lr0(c.optimizer)) {
       Sequential<T> initial(c.arch, c.model_seed);
       compare_values(v, initial, *s.model, "over the zero warm-up of " + std::to_string(warmup) + " steps");
     }
@@ -188,7 +189,8 @@ Verdict non_finite(const Case& c, const OptimizerFactory<T>& make) {
       break;
     }
     case NonFinitePolicy::Skip:
-      if (c.all_lr_zero())
+      // (A rule that moves at lr = 0 by its own definition moves on the finite steps.)
+      if (c.all_lr_zero() && freezes_at_lr0(c.optimizer))
         compare_parameters(r, v, FindingClass::Violation, "at lr = 0 under the skip policy");
       if (!where.empty())
         v.findings.push_back({c.all_lr_zero() ? FindingClass::Violation : FindingClass::Hazard,
@@ -196,11 +198,35 @@ Verdict non_finite(const Case& c, const OptimizerFactory<T>& make) {
       break;
     case NonFinitePolicy::Apply:
       if (where.empty()) {
-        v.findings.push_back(
-            {FindingClass::Violation,
-             "under the apply policy at lr = 0 a gradient was non-finite, yet every parameter "
-             "stayed finite: the non-finite step was not applied" +
-                 first_moved(r.initial, r.model)});
+        // Every parameter stayed finite. Right when the exact rule, from the same state, keeps
+        // them finite too (Rprop: torch.sign(NaN) = 0 moves nothing); otherwise the step was
+        // not applied.
+        bool rule_poisons = false;
+        walk_case<T>(
+            c, make,
+            [&](StepView<T>& s) {
+              if (!s.model) return true;
+              const auto params = s.model->parameters();
+              for (std::size_t t = 0; t < params.size(); ++t) {
+                std::string unused;
+                if (gradients_finite<T>({params[t]}, &unused)) continue;
+                const StepCheck cs =
+                    check_step(*s.before_opt, t, (*s.w_prev)[t].data(), params[t].grad->data(),
+                               params[t].value->size(), s.lr, params[t].value->data());
+                rule_poisons = rule_poisons || cs.nonfinite_mismatches > 0;
+              }
+              return true;
+            },
+            /*show_applied_non_finite=*/true);
+        if (rule_poisons)
+          v.findings.push_back(
+              {FindingClass::Violation,
+               "under the apply policy at lr = 0 a gradient was non-finite and the exact rule makes a "
+               "parameter "
+               "NaN or inf, yet every parameter stayed finite: the non-finite step was not applied" +
+                   first_moved(r.initial, r.model)});
+        else
+          v.tags.push_back("rule keeps parameters finite");
       } else {
         v.tags.push_back("nan poisoning");
         v.findings.push_back(
@@ -286,16 +312,20 @@ Verdict continuity(const Case& c, const OptimizerFactory<T>& make) {
   // then holds with a constant no finite scale can confirm. Such settings make a failure a
   // hazard of degenerate hyperparameters, not a violation.
   const bool tiny_eps = eps_below_floor(c.optimizer);
+  // A rule that moves at lr = 0 by its own definition (Rprop's minimum step size) does not
+  // vanish with the lr either: that is the rule's, not the implementation's.
+  const FindingClass cls = !freezes_at_lr0(c.optimizer)
+                               ? FindingClass::Rule
+                               : (tiny_eps ? FindingClass::Hazard : FindingClass::Violation);
   if (steady_growth)
     v.findings.push_back(
-        {tiny_eps ? FindingClass::Hazard : FindingClass::Violation,
-         "with the lrs scaled by " + text_scale(kScales - 1) + " the parameters still move in total by " +
-             format_real(moved[last]) + " from their lr = 0 values (rounding slack " +
-             format_real(slack[last]) +
-             "), and the movement per unit of lr grew at least 8-fold per scale, from " +
-             format_real(r_prev) + " at " + text_scale(kScales - 2) + " to " + format_real(r_last) +
-             ": the update does not vanish with the lr (movement at scale 1: " + format_real(moved[0]) +
-             "); the entry that moves most is " + worst});
+        {cls, "with the lrs scaled by " + text_scale(kScales - 1) +
+                  " the parameters still move in total by " + format_real(moved[last]) +
+                  " from their lr = 0 values (rounding slack " + format_real(slack[last]) +
+                  "), and the movement per unit of lr grew at least 8-fold per scale, from " +
+                  format_real(r_prev) + " at " + text_scale(kScales - 2) + " to " + format_real(r_last) +
+                  ": the update does not vanish with the lr (movement at scale 1: " + format_real(moved[0]) +
+                  "); the entry that moves most is " + worst});
   return v;
 }
 

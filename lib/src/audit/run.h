@@ -224,9 +224,12 @@ struct WalkResult {
 /// (trainer_order) with the trainer's lr (TrainOptions schedule at the trainer's step t),
 /// calling on_step(StepView&) after each step; on_step returns false to stop. Stops at the
 /// first non-finite gradient, except under the skip policy, where the skipped step is not
-/// shown to on_step and the walk goes on (non_finite is set either way).
+/// shown to on_step and the walk goes on (non_finite is set either way). With
+/// `show_applied_non_finite`, a non-finite step that the apply policy applied is shown to
+/// on_step before the walk stops there.
 template <class T, class F>
-WalkResult<T> walk_case(const Case& c, const OptimizerFactory<T>& make, F&& on_step) {
+WalkResult<T> walk_case(const Case& c, const OptimizerFactory<T>& make, F&& on_step,
+                        bool show_applied_non_finite = false) {
   c.validate();
   WalkResult<T> w;
   w.model = Sequential<T>(c.arch, c.model_seed);
@@ -258,7 +261,9 @@ WalkResult<T> walk_case(const Case& c, const OptimizerFactory<T>& make, F&& on_s
         return w;
       }
       w.steps = trainer.steps_taken();
-      if (trainer.last_outcome().non_finite) {
+      const bool applied_non_finite =
+          trainer.last_outcome().non_finite && c.policy == NonFinitePolicy::Apply && show_applied_non_finite;
+      if (trainer.last_outcome().non_finite && !applied_non_finite) {
         w.non_finite = true;
         // Under skip the trainer left everything as it was and goes on: so does the walk
         // (a later finite step can still turn a parameter NaN, e.g. 0/0 with eps = 0).
@@ -272,6 +277,11 @@ WalkResult<T> walk_case(const Case& c, const OptimizerFactory<T>& make, F&& on_s
       view.w_prev = &w_prev;
       view.model = &w.model;
       view.opt = w.opt.get();
+      if (applied_non_finite) {
+        w.non_finite = true;
+        on_step(view);
+        return w;
+      }
       if (!on_step(view)) return w;
     }
   return w;
@@ -333,6 +343,16 @@ void judge_step(Verdict& v, const StepView<T>& s) {
                format_real(std::abs(sc.worst_computed - sc.worst_reference)) + " over a budget of " +
                format_real(sc.worst_budget) + " (ratio " + format_real(sc.max_ratio) + ")"});
   }
+}
+
+/// The properties built on "lr = 0 freezes the weights" apply only to rules whose documented
+/// algorithm freezes (freezes_at_lr0): for the others (Rprop, ASGD) the precondition fails
+/// by the rule's own definition. Tags the verdict and returns false for those.
+inline bool rule_freezes(Verdict& v, const Case& c) {
+  if (freezes_at_lr0(c.optimizer)) return true;
+  v.applicable = false;
+  v.tags.push_back("rule moves at lr = 0");
+  return false;
 }
 
 /// Counts violations (drivers need only the first few; the walk stops early past a cap).

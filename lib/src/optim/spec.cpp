@@ -179,7 +179,7 @@ std::vector<RuleInfo> rule_catalog() {
   std::vector<RuleInfo> out;
   Rules::for_each([&]<class R>() {
     using S = typename R::Settings;
-    const S defaults{};
+    static const S defaults{};
     RuleInfo info;
     info.name = S::kName;
     info.freezes_at_lr0 = R::freezes_at_lr0(defaults);
@@ -187,8 +187,13 @@ std::vector<RuleInfo> rule_catalog() {
       KeyInfo key;
       key.name = k.name;
       key.is_bool = k.kind == Key<S>::Kind::Bool;
-      key.range = key.is_bool ? "0 or 1" : k.range.describe();
-      key.default_value = key.is_bool ? (defaults.*k.flag ? "1" : "0") : format_real(defaults.*k.real);
+      if (key.is_bool) {
+        key.range = "{0, 1}";
+        key.default_value = (k.flag != nullptr && defaults.*k.flag) ? "1" : "0";
+      } else {
+        key.range = k.range.describe();
+        key.default_value = k.real != nullptr ? format_real(defaults.*k.real) : "";
+      }
       info.keys.push_back(key);
     }
     out.push_back(info);
@@ -201,12 +206,13 @@ double amplification(const OptimizerSpec& spec) {
 }
 
 bool freezes_at_lr0(const OptimizerSpec& spec) {
-  return std::visit([](const auto& s) { return RuleFor<std::decay_t<decltype(s)>>::freezes_at_lr0(s); }, spec);
+  return std::visit([](const auto& s) { return RuleFor<std::decay_t<decltype(s)>>::freezes_at_lr0(s); },
+                    spec);
 }
 
 bool eps_below_floor(const OptimizerSpec& spec) {
-  return std::visit([](const auto& s) { return RuleFor<std::decay_t<decltype(s)>>::eps_below_floor(s); }, spec);
+  return std::visit([](const auto& s) { return RuleFor<std::decay_t<decltype(s)>>::eps_below_floor(s); },
+                    spec);
 }
 
 }  // namespace zerolr
-

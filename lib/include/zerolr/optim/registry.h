@@ -13,9 +13,15 @@
 #include <utility>
 #include <variant>
 
+#include "zerolr/optim/rules/adadelta.h"
 #include "zerolr/optim/rules/adagrad.h"
 #include "zerolr/optim/rules/adam.h"
+#include "zerolr/optim/rules/adamax.h"
+#include "zerolr/optim/rules/asgd.h"
+#include "zerolr/optim/rules/nadam.h"
+#include "zerolr/optim/rules/radam.h"
 #include "zerolr/optim/rules/rmsprop.h"
+#include "zerolr/optim/rules/rprop.h"
 #include "zerolr/optim/rules/sgd.h"
 
 namespace zerolr {
@@ -45,7 +51,8 @@ struct RuleList {
 };
 
 /// THE list. The order is the order of `--list`, of generators' choices and of the variant.
-using Rules = RuleList<SgdRule, AdamRule, AdamWRule, RmspropRule, AdagradRule>;
+using Rules = RuleList<SgdRule, AdamRule, AdamWRule, RmspropRule, AdagradRule, NadamRule, RadamRule,
+                       AdamaxRule, AdadeltaRule, AsgdRule, RpropRule>;
 
 /// Any optimizer's settings. The alternative says which optimizer it is.
 using OptimizerSpec = Rules::Spec;

@@ -16,10 +16,10 @@ cmake -S "$SRC_DIR" -B "$WORK/zerolr-build" -G Ninja -DCMAKE_BUILD_TYPE=Release 
   -DZEROLR_BUILD_TESTS=OFF -DZEROLR_BUILD_PROPERTIES=OFF -DZEROLR_BUILD_BENCH=OFF \
   -DZEROLR_BUILD_TOOLS=OFF -DZEROLR_BUILD_CLIENTS=OFF -DZEROLR_INSTALL=OFF "${boost[@]}"
 cmake --build "$WORK/zerolr-build" -j "$(nproc)" \
-  --target fuzz_train fuzz_parse fuzz_optimizer_plugin zerolr_example_adamw
+  --target fuzz_train fuzz_parse fuzz_optimizer_plugin zerolr_example_adamw zerolr_fuzz_dicts
 for t in fuzz_train fuzz_parse fuzz_optimizer_plugin; do
   cp "$WORK/zerolr-build/fuzz/$t" "$OUT/"
-  cp "$SRC_DIR/fuzz/$t.dict" "$OUT/$t.dict"
+  cp "$WORK/zerolr-build/fuzz/$t.dict" "$OUT/$t.dict"  # with the registry's optimizer words
   (cd "$SRC_DIR/fuzz/corpus/$t" && zip -q -r "$OUT/${t}_seed_corpus.zip" .)
 done
 # fuzz_optimizer_plugin loads the plug-in named by ZEROLR_PLUGIN or, unset (on the cluster),

@@ -28,7 +28,7 @@ if [[ ! -f build-fuzz/CMakeCache.txt ]]; then
   cmake -S . -B build-fuzz "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DZEROLR_BUILD_FUZZ=ON >/dev/null
 fi
-cmake --build build-fuzz -j "${BUILD_JOBS:-$(nproc)}" --target "${targets[@]}" zerolr_example_adamw >/dev/null
+cmake --build build-fuzz -j "${BUILD_JOBS:-$(nproc)}" --target "${targets[@]}" zerolr_example_adamw zerolr_fuzz_dicts >/dev/null
 
 plugin=${ZEROLR_PLUGIN:-$root/build-fuzz/examples/plugins/libzerolr_example_adamw.so}
 export ZEROLR_PLUGIN=$plugin
@@ -43,7 +43,7 @@ for t in "${targets[@]}"; do
   found=$root/findings/$t
   mkdir -p "$work" "$found"
   dict=()
-  [[ -f fuzz/$t.dict ]] && dict=(-dict="$root/fuzz/$t.dict")
+  [[ -f build-fuzz/fuzz/$t.dict ]] && dict=(-dict="$root/build-fuzz/fuzz/$t.dict")
   log=$root/build-fuzz/fuzz-work/$t.log
   before=$(find "$found" -maxdepth 1 -type f ! -name '*.reproduce.sh' ! -name 'minimized-*' | wc -l)
   note=""

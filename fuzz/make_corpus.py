@@ -41,7 +41,7 @@ PARSE = {
           "adamw(weight_decay=0.01)", "rmsprop(alpha=0.99,centered=1,momentum=0.5)",
           "adagrad(lr_decay=0,initial_accumulator_value=0.1,eps=0x1p-30)",
           "sgd(nesterov=1)", "adam(beta1=2)", "adam(lr=nan)", "sgd(lr=1e999)", "adamw(weight_decay=0.1,weight_decay=0.2)",
-          "nadam()", "adam(", "sgd(momentum=0.9,,)", "sgd(lr=-0)"],
+          "lbfgs()", "adam(", "sgd(momentum=0.9,,)", "sgd(lr=-0)"],
     "A": ["input(4),dense(16),batchnorm,relu,dense(1)", "input(3),layernorm,dense(4),softplus(beta=2,threshold=10),dropout(p=0.2),dense(1)",
           "input(2),dense(units=3,init=he_normal),leaky_relu(slope=0.2),dense(2,init=xavier_uniform)",
           "input(1),dense(16777217)", "input(0),dense(1)", "input(3),dropout(p=1.5)", "dense(1)", "input(2),,dense(1)",

@@ -51,8 +51,21 @@ struct RuleList {
 };
 
 /// THE list. The order is the order of `--list`, of generators' choices and of the variant.
-using Rules = RuleList<SgdRule, AdamRule, AdamWRule, RmspropRule, AdagradRule, NadamRule, RadamRule,
-                       AdamaxRule, AdadeltaRule, AsgdRule, RpropRule>;
+/// One rule a line (a new rule is one more line, and one more include above).
+// clang-format off
+using Rules = RuleList<SgdRule
+                       , AdamRule
+                       , AdamWRule
+                       , RmspropRule
+                       , AdagradRule
+                       , NadamRule
+                       , RadamRule
+                       , AdamaxRule
+                       , AdadeltaRule
+                       , AsgdRule
+                       , RpropRule
+                       >;
+// clang-format on
 
 /// Any optimizer's settings. The alternative says which optimizer it is.
 using OptimizerSpec = Rules::Spec;

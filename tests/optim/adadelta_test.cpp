@@ -84,5 +84,11 @@ TEST(Adadelta, CloneIsDeepAndIndependent) {
   test::expect_clone_is_deep_and_independent(adadelta(0.5, 0.5, 0.25, 0.1));
 }
 
+// PyTorch's defaults (torch.optim, 1.13), every key printed in the documented order.
+TEST(Adadelta, DefaultsArePyTorchsInTheDocumentedOrder) {
+  EXPECT_EQ(to_string(OptimizerSpec(AdadeltaSettings{})), "adadelta(lr=1,rho=0.9,eps=1e-06,weight_decay=0)");
+  EXPECT_EQ(parse_optimizer_spec("adadelta"), OptimizerSpec(AdadeltaSettings{}));
+}
+
 }  // namespace
 }  // namespace zerolr

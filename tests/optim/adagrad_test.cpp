@@ -124,5 +124,11 @@ TEST(Adagrad, CloneIsDeepAndIndependent) {
   test::expect_clone_is_deep_and_independent(adagrad(0.05, 0.1, 0.01, 0.2));
 }
 
+// PyTorch's defaults (torch.optim, 1.13), every key printed in the documented order.
+TEST(Adagrad, DefaultsArePyTorchsInTheDocumentedOrder) {
+  EXPECT_EQ(to_string(OptimizerSpec(AdagradSettings{})), "adagrad(lr=0.01,lr_decay=0,weight_decay=0,initial_accumulator_value=0,eps=1e-10)");
+  EXPECT_EQ(parse_optimizer_spec("adagrad"), OptimizerSpec(AdagradSettings{}));
+}
+
 }  // namespace
 }  // namespace zerolr

@@ -186,5 +186,11 @@ TEST(Adam, AmsgradMaximumPropagatesNanAsTorchMaximumDoes) {
   check_amsgrad_max_propagates_nan<double>();
 }
 
+// PyTorch's defaults (torch.optim, 1.13), every key printed in the documented order.
+TEST(Adam, DefaultsArePyTorchsInTheDocumentedOrder) {
+  EXPECT_EQ(to_string(OptimizerSpec(AdamSettings{})), "adam(lr=0.001,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0,amsgrad=0)");
+  EXPECT_EQ(parse_optimizer_spec("adam"), OptimizerSpec(AdamSettings{}));
+}
+
 }  // namespace
 }  // namespace zerolr

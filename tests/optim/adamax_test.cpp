@@ -93,5 +93,11 @@ TEST(Adamax, CloneIsDeepAndIndependent) {
   test::expect_clone_is_deep_and_independent(adamax(0.01, 0.5, 0.25, 1e-3, 0.2));
 }
 
+// PyTorch's defaults (torch.optim, 1.13), every key printed in the documented order.
+TEST(Adamax, DefaultsArePyTorchsInTheDocumentedOrder) {
+  EXPECT_EQ(to_string(OptimizerSpec(AdamaxSettings{})), "adamax(lr=0.002,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0)");
+  EXPECT_EQ(parse_optimizer_spec("adamax"), OptimizerSpec(AdamaxSettings{}));
+}
+
 }  // namespace
 }  // namespace zerolr

@@ -142,5 +142,11 @@ TEST(AdamW, StateNamesAndCloneFollowAdam) {
   test::expect_clone_is_deep_and_independent(adamw(0.01, 0.2, true));
 }
 
+// PyTorch's defaults (torch.optim, 1.13), every key printed in the documented order.
+TEST(AdamW, DefaultsArePyTorchsInTheDocumentedOrder) {
+  EXPECT_EQ(to_string(OptimizerSpec(AdamWSettings{})), "adamw(lr=0.001,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0.01,amsgrad=0)");
+  EXPECT_EQ(parse_optimizer_spec("adamw"), OptimizerSpec(AdamWSettings{}));
+}
+
 }  // namespace
 }  // namespace zerolr

@@ -122,5 +122,11 @@ TEST(Asgd, CloneIsDeepAndIndependent) {
   test::expect_clone_is_deep_and_independent(asgd(0.1, 0.5, 0, 0.05));
 }
 
+// PyTorch's defaults (torch.optim, 1.13), every key printed in the documented order.
+TEST(Asgd, DefaultsArePyTorchsInTheDocumentedOrder) {
+  EXPECT_EQ(to_string(OptimizerSpec(AsgdSettings{})), "asgd(lr=0.01,lambd=1e-04,alpha=0.75,t0=1e+06,weight_decay=0)");
+  EXPECT_EQ(parse_optimizer_spec("asgd"), OptimizerSpec(AsgdSettings{}));
+}
+
 }  // namespace
 }  // namespace zerolr

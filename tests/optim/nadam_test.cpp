@@ -110,5 +110,11 @@ TEST(Nadam, CloneIsDeepAndIndependent) {
   test::expect_clone_is_deep_and_independent(nadam(0.01, 0.9, 0.99, 1e-8, 0.01, 0.1));
 }
 
+// PyTorch's defaults (torch.optim, 1.13), every key printed in the documented order.
+TEST(Nadam, DefaultsArePyTorchsInTheDocumentedOrder) {
+  EXPECT_EQ(to_string(OptimizerSpec(NadamSettings{})), "nadam(lr=0.002,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0,momentum_decay=0.004)");
+  EXPECT_EQ(parse_optimizer_spec("nadam"), OptimizerSpec(NadamSettings{}));
+}
+
 }  // namespace
 }  // namespace zerolr

@@ -115,5 +115,11 @@ TEST(Radam, CloneIsDeepAndIndependent) {
   test::expect_clone_is_deep_and_independent(radam(0.01, 0.8, 0.9, 1e-6, 0.05));
 }
 
+// PyTorch's defaults (torch.optim, 1.13), every key printed in the documented order.
+TEST(Radam, DefaultsArePyTorchsInTheDocumentedOrder) {
+  EXPECT_EQ(to_string(OptimizerSpec(RadamSettings{})), "radam(lr=0.001,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0)");
+  EXPECT_EQ(parse_optimizer_spec("radam"), OptimizerSpec(RadamSettings{}));
+}
+
 }  // namespace
 }  // namespace zerolr

@@ -144,5 +144,11 @@ TEST(Rmsprop, CloneIsDeepAndIndependent) {
   test::expect_clone_is_deep_and_independent(rmsprop(0.01, 0.9, 1e-8, 0.01, 0.5, true));
 }
 
+// PyTorch's defaults (torch.optim, 1.13), every key printed in the documented order.
+TEST(Rmsprop, DefaultsArePyTorchsInTheDocumentedOrder) {
+  EXPECT_EQ(to_string(OptimizerSpec(RmspropSettings{})), "rmsprop(lr=0.01,alpha=0.99,eps=1e-08,weight_decay=0,momentum=0,centered=0)");
+  EXPECT_EQ(parse_optimizer_spec("rmsprop"), OptimizerSpec(RmspropSettings{}));
+}
+
 }  // namespace
 }  // namespace zerolr

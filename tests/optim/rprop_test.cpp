@@ -119,5 +119,11 @@ TEST(Rprop, CloneIsDeepAndIndependent) {
   test::expect_clone_is_deep_and_independent(rprop(0.25, 2.0, 1e-3, 0.02));
 }
 
+// PyTorch's defaults (torch.optim, 1.13), every key printed in the documented order.
+TEST(Rprop, DefaultsArePyTorchsInTheDocumentedOrder) {
+  EXPECT_EQ(to_string(OptimizerSpec(RpropSettings{})), "rprop(lr=0.01,etaminus=0.5,etaplus=1.2,step_size_min=1e-06,step_size_max=50)");
+  EXPECT_EQ(parse_optimizer_spec("rprop"), OptimizerSpec(RpropSettings{}));
+}
+
 }  // namespace
 }  // namespace zerolr

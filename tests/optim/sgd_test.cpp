@@ -211,5 +211,11 @@ TEST(Sgd, SetStepCountRestoresACounterAndNeedsState) {
   EXPECT_THROW(opt->set_step_count(3, 1), ShapeError);
 }
 
+// PyTorch's defaults (torch.optim, 1.13), every key printed in the documented order.
+TEST(Sgd, DefaultsArePyTorchsInTheDocumentedOrder) {
+  EXPECT_EQ(to_string(OptimizerSpec(SgdSettings{})), "sgd(lr=0.001,momentum=0,dampening=0,weight_decay=0,nesterov=0)");
+  EXPECT_EQ(parse_optimizer_spec("sgd"), OptimizerSpec(SgdSettings{}));
+}
+
 }  // namespace
 }  // namespace zerolr

@@ -131,21 +131,18 @@ TEST(OptimizerSpec, WhitespaceAroundNamesKeysAndValuesIsIgnored) {
   EXPECT_EQ(parse_optimizer_spec(" sgd "), OptimizerSpec(SgdSettings{}));
 }
 
+// One line per registered rule, in the registry's order, each the rule's defaults (each rule's
+// own test checks them against PyTorch's), printed with every key and read back exactly.
 TEST(OptimizerSpec, ToStringPrintsEveryKeyInTheDocumentedOrder) {
-  EXPECT_EQ(optimizer_defaults(),
-            (std::vector<std::string>{
-                "sgd(lr=0.001,momentum=0,dampening=0,weight_decay=0,nesterov=0)",
-                "adam(lr=0.001,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0,amsgrad=0)",
-                "adamw(lr=0.001,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0.01,amsgrad=0)",
-                "rmsprop(lr=0.01,alpha=0.99,eps=1e-08,weight_decay=0,momentum=0,centered=0)",
-                "adagrad(lr=0.01,lr_decay=0,weight_decay=0,initial_accumulator_value=0,eps=1e-10)",
-                // PyTorch 1.13's defaults of NAdam, RAdam, Adamax, Adadelta, ASGD and Rprop.
-                "nadam(lr=0.002,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0,momentum_decay=0.004)",
-                "radam(lr=0.001,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0)",
-                "adamax(lr=0.002,beta1=0.9,beta2=0.999,eps=1e-08,weight_decay=0)",
-                "adadelta(lr=1,rho=0.9,eps=1e-06,weight_decay=0)",
-                "asgd(lr=0.01,lambd=1e-04,alpha=0.75,t0=1e+06,weight_decay=0)",
-                "rprop(lr=0.01,etaminus=0.5,etaplus=1.2,step_size_min=1e-06,step_size_max=50)"}));
+  const auto lines = optimizer_defaults();
+  const auto names = optimizer_names();
+  ASSERT_EQ(lines.size(), Rules::size);
+  ASSERT_EQ(names.size(), Rules::size);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].rfind(names[i] + "(lr=", 0), 0u) << lines[i];
+    EXPECT_EQ(to_string(parse_optimizer_spec(names[i])), lines[i]);
+  }
+  EXPECT_EQ(names.front(), "sgd");
   EXPECT_EQ(to_string(parse_optimizer_spec("sgd(0.5,nesterov=true,momentum=0.25)")),
             "sgd(lr=0.5,momentum=0.25,dampening=0,weight_decay=0,nesterov=1)");
 }

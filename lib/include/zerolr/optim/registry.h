@@ -18,6 +18,7 @@
 #include "zerolr/optim/rules/adam.h"
 #include "zerolr/optim/rules/adamax.h"
 #include "zerolr/optim/rules/asgd.h"
+#include "zerolr/optim/rules/lion.h"
 #include "zerolr/optim/rules/nadam.h"
 #include "zerolr/optim/rules/radam.h"
 #include "zerolr/optim/rules/rmsprop.h"
@@ -64,6 +65,7 @@ using Rules = RuleList<SgdRule
                        , AdadeltaRule
                        , AsgdRule
                        , RpropRule
+                       , LionRule
                        >;
 // clang-format on
 

@@ -33,7 +33,7 @@ struct UnscaledDecay {
     if (wd != 0) p.array() = p.array() * static_cast<T>(1.0 - wd);
   }
 };
-using BrokenAdamWRule = zerolr::AdamFamilyRule<zerolr::AdamWSettings, UnscaledDecay>;
+using LrBlindAdamWRule = zerolr::AdamFamilyRule<zerolr::AdamWSettings, UnscaledDecay>;
 
 /// SGD that returns early at lr = 0, so its step counter and momentum do not advance
 /// (what state_advances guards against: PyTorch advances both).
@@ -269,7 +269,7 @@ void expect_small(const Case& c, const Small& at_most = {}) {
 
 TEST(Mutation, FreezeCatchesDecayNotScaledByLr) {
   const auto out = expect_failure("freeze", zerolr::gen::genFrozenCase(),
-                                  replacing<zerolr::AdamWSettings, BrokenAdamWRule>());
+                                  replacing<zerolr::AdamWSettings, LrBlindAdamWRule>());
   ASSERT_TRUE(out);
   EXPECT_TRUE(std::holds_alternative<zerolr::AdamWSettings>(out->shrunk.optimizer));
   expect_small(out->shrunk);

@@ -140,7 +140,7 @@ struct LrBlindDecay {
     if (wd != 0) p.array() = p.array() * static_cast<T>(1 - wd);
   }
 };
-using BrokenAdamWRule = AdamFamilyRule<AdamWSettings, LrBlindDecay>;
+using LrBlindAdamWRule = AdamFamilyRule<AdamWSettings, LrBlindDecay>;
 
 TEST(FreezeProperty, HoldsForTheLibraryAndFailsForADecayThatIgnoresLr) {
   Case c = small_case(Scalar::Float, Regime::Normal);
@@ -150,7 +150,7 @@ TEST(FreezeProperty, HoldsForTheLibraryAndFailsForADecayThatIgnoresLr) {
   EXPECT_TRUE(ok.holds()) << ok.first_violation();
   Factories broken = Factories::library();
   broken.f32 = [](const OptimizerSpec& s) {
-    return std::make_unique<RuleOptimizer<float, BrokenAdamWRule>>(std::get<AdamWSettings>(s));
+    return std::make_unique<RuleOptimizer<float, LrBlindAdamWRule>>(std::get<AdamWSettings>(s));
   };
   const Verdict bad = prop_freeze(c, broken);
   EXPECT_FALSE(bad.holds());
@@ -170,7 +170,7 @@ TEST(FreezeProperty, JudgesZeroStepsThatFollowPositiveOnes) {
   EXPECT_THAT(ok.tags, ::testing::Contains("lr reaches 0 after lr > 0"));
   Factories broken = Factories::library();
   broken.f64 = [](const OptimizerSpec& s) {
-    return std::make_unique<RuleOptimizer<double, BrokenAdamWRule>>(std::get<AdamWSettings>(s));
+    return std::make_unique<RuleOptimizer<double, LrBlindAdamWRule>>(std::get<AdamWSettings>(s));
   };
   const Verdict bad = prop_freeze(c, broken);
   EXPECT_FALSE(bad.holds());

@@ -1,11 +1,13 @@
 // zerolr-audit: audit an optimizer implementation, built in or a plug-in, against the
 // properties of lr = 0 and the float128 reference of the rule it claims.
 //
-//   zerolr-audit (--plugin PATH.so | --optimizer SPEC | --optimizer all) [--cases N] [--seed S]
-//                [--steps K] [--json FILE] [--junit FILE] [--replay FILE] [--timeout-ms T] [--list]
+//   zerolr-audit (--plugin PATH.so | --optimizer SPEC | --optimizer all | --worker 'COMMAND' |
+//                 --python 'module.Class(kwargs)' [--python-path DIR]... [--claims SPEC|none])
+//                [--cases N] [--seed S] [--steps K] [--json FILE] [--junit FILE] [--replay FILE]
+//                [--timeout-ms T] [--list [--json]]
 //
-// Exit status: 0 no violation; 1 at least one violation; 2 bad usage or a plug-in that cannot
-// be used (a one-line reason is printed).
+// Exit status: 0 no violation; 1 at least one violation; 2 bad usage, or a plug-in or worker
+// that cannot be used (a one-line reason is printed).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +21,7 @@
 #include "zerolr/audit/audit.h"
 #include "zerolr/audit/plugin_loader.h"
 #include "zerolr/audit/sandbox.h"
+#include "zerolr/audit/worker.h"
 
 namespace {
 
@@ -98,7 +101,8 @@ void write_file(const std::string& option, const std::string& path, const std::s
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string plugin, optimizer, json_path, junit_path, replay;
+  std::string plugin, optimizer, worker, python, claims, json_path, junit_path, replay;
+  std::vector<std::string> python_path;
   AuditOptions options;
   bool list = false;
   CLI::App app{
@@ -106,7 +110,26 @@ int main(int argc, char** argv) {
       "float128 reference of the rule it claims."};
   auto* p_opt = app.add_option("--plugin", plugin, "a plug-in shared library (zerolr/plugin.h)");
   auto* o_opt = app.add_option("--optimizer", optimizer, "a built-in optimizer spec, or 'all'");
-  p_opt->excludes(o_opt);
+  auto* w_opt = app.add_option(
+      "--worker", worker, "a worker command line (docs/worker-protocol.md), run as sh -c 'exec COMMAND'");
+  auto* y_opt =
+      app.add_option("--python", python,
+                     "a Python optimizer, 'module.Class(KEY=VALUE,...)' (torch.optim.Adam(...) or your "
+                     "own Optimizer subclass), served by zerolr's Python worker");
+  auto* pp_opt =
+      app.add_option("--python-path", python_path, "a directory for the worker's sys.path (repeatable)");
+  auto* c_opt = app.add_option("--claims", claims,
+                               "with --python: the rule the optimizer claims (a spec), or 'none' (default: "
+                               "read from torch.optim's own classes)");
+  int hello_timeout_ms = 60000;
+  app.add_option("--hello-timeout-ms", hello_timeout_ms, "how long a worker may take to start and say hello")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600000));
+  pp_opt->needs(y_opt);
+  c_opt->needs(y_opt);
+  p_opt->excludes(o_opt)->excludes(w_opt)->excludes(y_opt);
+  o_opt->excludes(w_opt)->excludes(y_opt);
+  w_opt->excludes(y_opt);
   app.add_option("--cases", options.cases, "number of cases")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
@@ -114,21 +137,40 @@ int main(int argc, char** argv) {
   app.add_option("--steps", options.steps, "maximum steps per case")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  app.add_option("--json", json_path, "write the report as JSON");
+  auto* j_opt = app.add_option("--json", json_path,
+                               "write the report as JSON to FILE (with --list: print the catalog as JSON)")
+                    ->expected(0, 1);
   app.add_option("--junit", junit_path, "write the report as JUnit XML (a testcase per property)");
   app.add_option("--replay", replay,
                  "re-run the reproduce tokens in a file (one per line, or a JSON report)");
   app.add_option("--timeout-ms", options.timeout_ms, "per-case timeout")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600000));
-  app.add_flag("--list", list, "list the built-in optimizers with their keys, defaults and ranges");
+  app.add_flag(
+      "--list", list,
+      "list the built-in optimizers with their keys, defaults and ranges (with --json: as JSON on stdout)");
+  app.footer(
+      "Python: the worker runs in ZEROLR_PYTHON if set, else in " ZEROLR_AUDIT_PYTHON
+      ".\nExit status: 0 no violation, 1 a violation, 2 bad usage or an implementation that cannot be used.");
   if (const auto status = zerolr::tools::parse_command_line(app, argc, argv, "zerolr-audit")) return *status;
   if (list) {
-    print_catalog();
+    if (j_opt->count() > 0 && !json_path.empty()) {
+      std::cerr << "zerolr-audit: --list --json prints the catalog on standard output; it takes no FILE\n";
+      return 2;
+    }
+    if (j_opt->count() > 0)
+      std::cout << rules_json() << "\n";
+    else
+      print_catalog();
     return 0;
   }
-  if (plugin.empty() && optimizer.empty()) {
-    std::cerr << "zerolr-audit: give --plugin PATH or --optimizer SPEC (or --list)\n";
+  if (j_opt->count() > 0 && json_path.empty()) {
+    std::cerr << "zerolr-audit: --json needs a FILE to write the report to\n";
+    return 2;
+  }
+  if (plugin.empty() && optimizer.empty() && worker.empty() && python.empty()) {
+    std::cerr << "zerolr-audit: give --plugin PATH, --optimizer SPEC, --worker COMMAND or --python SPEC (or "
+                 "--list)\n";
     return 2;
   }
   try {
@@ -140,6 +182,13 @@ int main(int argc, char** argv) {
         return 2;
       }
       targets.push_back(plugin_target(plugin));
+    } else if (!worker.empty() || !python.empty()) {
+      std::optional<std::string> claimed;
+      if (!claims.empty()) claimed = claims;
+      WorkerCommand command =
+          !worker.empty() ? shell_command(worker) : python_worker_command(python, python_path, claimed);
+      command.hello_timeout_ms = hello_timeout_ms;
+      targets.push_back(worker_target(command));
     } else if (optimizer == "all") {
       for (const auto& line : optimizer_defaults())
         targets.push_back(builtin_target(parse_optimizer_spec(line)));

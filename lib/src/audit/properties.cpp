@@ -92,6 +92,15 @@ Verdict freeze(const Case& c, const OptimizerFactory<T>& make) {
                                (changed > 1 ? " (" + std::to_string(changed) + " entries changed)" : "");
       if (rule_freezes) {
         v.findings.push_back({FindingClass::Violation, what});
+      } else if (!s.before_opt->state_visible()) {
+        // An opaque implementation (plug-in, worker): the reference cannot restart from its
+        // state. The movement is the rule's by its definition; how far it moves is the vector
+        // cases' agreement check's to judge.
+        v.findings.push_back(
+            {FindingClass::Rule, what + ", and " + optimizer_name(c.optimizer) +
+                                     "'s own rule moves at lr = 0 (it does not freeze; the "
+                                     "implementation's state is opaque, so the amount is not "
+                                     "judged here)"});
       } else {
         Verdict step;
         judge_step(step, s);

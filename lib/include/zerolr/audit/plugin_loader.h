@@ -72,6 +72,7 @@ class PluginOptimizer final : public Optimizer<T> {
   OptimizerSpec spec() const override;
   std::int64_t step_count(std::size_t tensor) const override;
   std::vector<StateRef<T>> state(std::size_t) override { return {}; }
+  bool state_visible() const override { return false; }
   void set_step_count(std::size_t, std::int64_t) override;
   std::size_t tensor_count() const override { return tensors_.size(); }
   Index state_size(std::size_t tensor) const override;

@@ -41,6 +41,9 @@ class Optimizer {
   /// The tensor's scalar state (NAdam's mu_product, ASGD's eta), or nothing. Opaque
   /// implementations (plug-ins, workers) have none to show.
   virtual std::vector<ScalarRef<T>> scalar_state(std::size_t /*tensor*/) { return {}; }
+  /// Whether state() and scalar_state() show the whole state (false for plug-ins and workers,
+  /// whose state is opaque: the oracle cannot restart their rule from it).
+  virtual bool state_visible() const { return true; }
   /// Sets a tensor's step counter (with state(), this restores a saved state).
   virtual void set_step_count(std::size_t tensor, std::int64_t step) = 0;
   /// Number of tensors with state.
@@ -91,7 +94,7 @@ class RuleOptimizer final : public Optimizer<T> {
   std::vector<ScalarRef<T>> scalar_state(std::size_t tensor) override {
     if (tensor >= states_.size() || !states_[tensor]) return {};
     // Registered rules must define scalars (UpdateRule); a test's ad-hoc rule may omit it.
-    if constexpr (requires(State& st) { Rule::scalars(st); })
+    if constexpr (requires(State & st) { Rule::scalars(st); })
       return Rule::scalars(*states_[tensor]);
     else
       return {};

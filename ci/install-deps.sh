@@ -9,8 +9,10 @@ packages=(
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
   libtorch-dev
+  python3 python3-torch python3-numpy python3-pytest
 )
-# libtorch-dev is the real client the audit runs against (clients/libtorch, ctest label client).
+# libtorch-dev is the real client the audit runs against (clients/libtorch, ctest label client);
+# python3-torch (Debian's /usr/bin/python3) is the other: zerolr-audit --python and python/.
 # Optional extras, named by the caller: ZEROLR_EXTRA_PACKAGES="afl++".
 if [[ -n "${ZEROLR_EXTRA_PACKAGES:-}" ]]; then
   read -r -a extra <<<"$ZEROLR_EXTRA_PACKAGES"

@@ -1,6 +1,7 @@
 // The audit's reports: JSON (the machine-readable record), JUnit XML (for CI dashboards) and
 // the text zerolr-audit prints.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -45,6 +46,12 @@ std::string format(const char* fmt, double v) {
   return buf;
 }
 
+/// A ratio as JSON: a number, or the string "inf" (a NaN against a finite value), which JSON
+/// numbers cannot hold.
+nlohmann::json ratio(double r) {
+  return std::isfinite(r) ? nlohmann::json(r) : nlohmann::json("inf");
+}
+
 }  // namespace
 
 bool AuditReport::passed() const {
@@ -76,8 +83,8 @@ std::string report_json(const AuditReport& r) {
        "trajectory budget (reference/budget.h): per step 32 u (|w| + |absolute-run update| + "
        "condition) times the rule's amplification, summed over steps, plus 128 (u/u_wide) times the "
        "same run's error in the next wider type"},
-      {"worst_ratio_float64", r.worst_ratio_f64}};
-  if (r.has_f32) j["drift"]["worst_ratio_float32"] = r.worst_ratio_f32;
+      {"worst_ratio_float64", ratio(r.worst_ratio_f64)}};
+  if (r.has_f32) j["drift"]["worst_ratio_float32"] = ratio(r.worst_ratio_f32);
   return j.dump(2);
 }
 

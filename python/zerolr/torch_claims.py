@@ -331,7 +331,8 @@ def check_adam_vs_sgd(base):
         f"{sgd_loss!r} with SGD."
     )
     if held == runs:
-        verdict = "Holds: at lr = 0 the choice between Adam and SGD does not change the test loss."
+        verdict = ("Holds: at lr = 0 the choice between Adam and SGD does not change the test loss "
+                   "(so there is no optimizer noise for Adam to reduce).")
     else:
         verdict = "Does not hold: Adam and SGD gave different test losses at lr = 0."
     return claim(verdict, evidence, held, runs)

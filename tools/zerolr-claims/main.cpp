@@ -1,20 +1,24 @@
 // zerolr-claims: tests the claims of the article this project started from
 // (../shared/seeds/) with the suite's own properties, and prints the README's table.
 //
-//   zerolr-claims [--markdown] [--cases N]
+//   zerolr-claims [--cases N]
 //
 // Every verdict comes from running properties (lib/audit) on generated cases; nothing is
-// hard-coded but the claims' wording and which property tests each. Exit status: 0 when the
-// table was produced, 2 on bad arguments.
+// hard-coded but the claims' wording and which property tests each. The last column is the
+// same claim measured on PyTorch itself (python3 -m zerolr.torch_claims: torch.nn models, an
+// ordinary torch training loop). Exit status: 0 when the table was produced, 2 on bad
+// arguments or when the PyTorch measurement cannot run.
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "common/cli.h"
 #include "zerolr/audit/properties.h"
+#include "zerolr/audit/worker.h"
 #include "zerolr/optim/rules/adam.h"
 #include "zerolr/random.h"
 #include "zerolr/spec_syntax.h"
@@ -69,7 +73,10 @@ Case make_case(const std::string& arch, const std::string& opt, Regime regime, S
 }
 
 struct Row {
+  Row(std::string c, std::string p, std::string v, std::string e)
+      : claim(std::move(c)), property(std::move(p)), verdict(std::move(v)), evidence(std::move(e)) {}
   std::string claim, property, verdict, evidence;
+  std::string torch_key;  ///< the claim's entry in zerolr.torch_claims' JSON
 };
 
 struct Tally {
@@ -129,6 +136,7 @@ std::vector<Row> evaluate(int cases) {
                     "built-in optimizers: " + lib.summary() +
                         "; AdamW whose decay ignores lr (tensorflow/addons#2282): " + blind.summary() +
                         ", e.g. " + blind.counterexample});
+    rows.back().torch_key = "freeze";
   }
   {  // Rules that move at lr = 0 by their own definition (freezes_at_lr0 is false).
     std::string evidence, names;
@@ -162,6 +170,7 @@ std::vector<Row> evaluate(int cases) {
         {"\"a learning rate of zero effectively disables the gradient descent optimization process\"",
          "freeze (class rule)",
          every_rule_moves ? "fails for " + names + ", by their own definitions" : "see evidence", evidence});
+    rows.back().torch_key = "freeze";
   }
   {  // The test loss remains constant.
     Tally plain, bn;
@@ -198,6 +207,7 @@ std::vector<Row> evaluate(int cases) {
              std::to_string(changed) + "/" + std::to_string(judged) +
              " runs while every parameter stayed frozen (" + bn.summary() +
              " of 'the loss is a function of the buffers alone'), e.g. " + example});
+    rows.back().torch_key = "test_loss_frozen";
   }
   {  // Fluctuations are numerical precision.
     Tally order;
@@ -216,6 +226,7 @@ std::vector<Row> evaluate(int cases) {
              order.summary() +
              "); the BatchNorm test-loss changes above are changes of the model (its buffers), not "
              "rounding: they persist in exact arithmetic"});
+    rows.back().torch_key = "fluctuations";
   }
   {  // A constant test loss confirms the training loop.
     Tally state;
@@ -248,6 +259,7 @@ std::vector<Row> evaluate(int cases) {
          "step counters and moments advance through zero-lr steps exactly as the reference says (" +
              state.summary() + "); so three epochs at lr = 0 change Adam's next steps: test loss " +
              format_real(a) + " after the zero warm-up vs " + format_real(b) + " without it"});
+    rows.back().torch_key = "state_advances";
   }
   {  // Adam reduces the noise.
     int identical = 0, judged = 0;
@@ -266,6 +278,7 @@ std::vector<Row> evaluate(int cases) {
              " float32 runs give bit-identical test-loss histories with Adam and with SGD, with and "
              "without BatchNorm: at lr = 0 the optimizer never touches the weights, so there is no "
              "optimizer noise to reduce"});
+    rows.back().torch_key = "adam_vs_sgd";
   }
   {  // w_new = w_old.
     Tally nf;
@@ -291,8 +304,29 @@ std::vector<Row> evaluate(int cases) {
              " runs with a NaN or inf in the data poison the weights at lr = 0 when the step is applied "
              "(0 * NaN = NaN), e.g. " +
              example + "; zerolr's default policy raises instead and leaves the weights untouched"});
+    rows.back().torch_key = "non_finite";
   }
   return rows;
+}
+
+/// The same claims measured on PyTorch itself: python3 -m zerolr.torch_claims (python/zerolr),
+/// torch.nn models trained by an ordinary torch loop, in the interpreter that has torch.
+nlohmann::json torch_evidence() {
+  const std::string text = run_command(python_module_command("zerolr.torch_claims", {"--seed", "1"}), 600000);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    throw Error(std::string("zerolr.torch_claims printed no JSON: ") + e.what());
+  }
+}
+
+std::string torch_column(const nlohmann::json& torch, const std::string& key) {
+  if (!torch.contains(key)) throw Error("zerolr.torch_claims has no entry '" + key + "'");
+  const auto& c = torch[key];
+  std::string text = c.at("verdict").get<std::string>() + " " + c.at("evidence").get<std::string>();
+  for (std::size_t p = text.find('|'); p != std::string::npos; p = text.find('|', p + 2))
+    text.replace(p, 1, "\\|");
+  return text;
 }
 
 }  // namespace
@@ -306,10 +340,14 @@ int main(int argc, char** argv) {
   if (const auto status = zerolr::tools::parse_command_line(app, argc, argv, "zerolr-claims")) return *status;
   try {
     const auto rows = evaluate(cases);
-    std::cout << "| claim | property | verdict (measured) | evidence |\n|---|---|---|---|\n";
+    const nlohmann::json torch = torch_evidence();
+    const std::string version =
+        torch.contains("torch_version") ? torch["torch_version"].get<std::string>() : "";
+    std::cout << "| claim | property | verdict (measured) | evidence | PyTorch " << version
+              << " (torch.nn models, an ordinary training loop at lr = 0) |\n|---|---|---|---|---|\n";
     for (const auto& r : rows)
       std::cout << "| " << r.claim << " | " << r.property << " | " << r.verdict << " | " << r.evidence
-                << " |\n";
+                << " | " << torch_column(torch, r.torch_key) << " |\n";
   } catch (const Error& e) {
     std::cerr << "zerolr-claims: " << e.what() << "\n";
     return 2;

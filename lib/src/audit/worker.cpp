@@ -686,18 +686,23 @@ std::string rules_json() {
 
 WorkerCommand python_worker_command(const std::string& spec, const std::vector<std::string>& python_path,
                                     const std::optional<std::string>& claims) {
-  WorkerCommand c;
-  const char* python = std::getenv("ZEROLR_PYTHON");
-  c.argv = {python != nullptr && *python != '\0' ? python : ZEROLR_PYTHON_EXECUTABLE, "-m", "zerolr.worker",
-            spec};
+  std::vector<std::string> args{spec};
   for (const auto& dir : python_path) {
-    c.argv.push_back("--python-path");
-    c.argv.push_back(dir);
+    args.push_back("--python-path");
+    args.push_back(dir);
   }
   if (claims) {
-    c.argv.push_back("--claims");
-    c.argv.push_back(*claims);
+    args.push_back("--claims");
+    args.push_back(*claims);
   }
+  return python_module_command("zerolr.worker", args);
+}
+
+WorkerCommand python_module_command(const std::string& module, const std::vector<std::string>& args) {
+  WorkerCommand c;
+  const char* python = std::getenv("ZEROLR_PYTHON");
+  c.argv = {python != nullptr && *python != '\0' ? python : ZEROLR_PYTHON_EXECUTABLE, "-m", module};
+  c.argv.insert(c.argv.end(), args.begin(), args.end());
   // zerolr's Python package: ZEROLR_PYTHON_PACKAGE, next to the installed tools, or the source tree.
   std::string package;
   if (const char* p = std::getenv("ZEROLR_PYTHON_PACKAGE"); p != nullptr && *p != '\0') package = p;
@@ -716,6 +721,95 @@ WorkerCommand python_worker_command(const std::string& spec, const std::vector<s
   c.environment.emplace_back("PYTHONPATH",
                              package + (old != nullptr && *old != '\0' ? ":" + std::string(old) : ""));
   return c;
+}
+
+std::string run_command(const WorkerCommand& command, int timeout_ms) {
+  if (command.argv.empty()) throw WorkerError("run_command: the command is empty");
+  const std::string name = command.argv.size() > 2
+                               ? command.argv[0] + " " + command.argv[1] + " " + command.argv[2]
+                               : command.argv[0];
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    throw WorkerError("cannot create pipes for " + name);
+  std::vector<std::string> env_strings;
+  {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string kv = *e;
+      const auto eq = kv.find('=');
+      if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    for (const auto& [k, v] : command.environment) env[k] = v;
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  }
+  std::vector<char*> envp, argv;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  for (const auto& s : command.argv) argv.push_back(const_cast<char*>(s.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw WorkerError("cannot start " + name);
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    ::dup2(devnull, 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    ::execvpe(argv[0], argv.data(), envp.data());
+    const std::string msg = "cannot run '" + command.argv[0] + "': " + std::strerror(errno) + "\n";
+    (void)!::write(2, msg.data(), msg.size());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  std::string stdout_text, stderr_text;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  bool timed_out = false;
+  int open_fds = 2;
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  while (open_fds > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    const int ready = ::poll(fds, 2, static_cast<int>(left));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;
+    for (int k = 0; k < 2; ++k) {
+      if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[65536];
+      const ssize_t got = ::read(fds[k].fd, buf, sizeof buf);
+      if (got > 0) {
+        (k == 0 ? stdout_text : stderr_text).append(buf, static_cast<std::size_t>(got));
+      } else {
+        ::close(fds[k].fd);
+        fds[k].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) ::close(f.fd);
+  if (timed_out) {
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  while (!stderr_text.empty() && (stderr_text.back() == '\n' || stderr_text.back() == ' '))
+    stderr_text.pop_back();
+  const auto nl = stderr_text.rfind('\n');
+  const std::string last = one_line(nl == std::string::npos ? stderr_text : stderr_text.substr(nl + 1));
+  if (timed_out) throw WorkerError(name + " ran longer than " + std::to_string(timeout_ms) + " ms");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw WorkerError(name + " failed (" +
+                      (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                         : "signal " + std::to_string(WTERMSIG(status))) +
+                      ")" + (last.empty() ? "" : ": " + last));
+  return stdout_text;
 }
 
 }  // namespace zerolr

@@ -40,6 +40,15 @@ WorkerCommand shell_command(const std::string& text);
 WorkerCommand python_worker_command(const std::string& spec, const std::vector<std::string>& python_path,
                                     const std::optional<std::string>& claims);
 
+/// `PYTHON -m MODULE ARGS...` in the same interpreter and with the same PYTHONPATH as
+/// python_worker_command (zerolr-claims runs zerolr.torch_claims this way).
+WorkerCommand python_module_command(const std::string& module, const std::vector<std::string>& args);
+
+/// Runs a command to its end (standard input /dev/null) and returns its standard output.
+/// Throws WorkerError, naming the command and the last line of its standard error, when it
+/// cannot start, exits with a non-zero status, or runs longer than timeout_ms.
+std::string run_command(const WorkerCommand& command, int timeout_ms);
+
 /// What a worker said in its hello.
 struct WorkerHello {
   std::string name;

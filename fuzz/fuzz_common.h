@@ -18,6 +18,7 @@
 
 #include "zerolr/audit/audit.h"
 #include "zerolr/audit/case.h"
+#include "zerolr/audit/worker.h"
 #include "zerolr/spec_syntax.h"
 
 namespace zerolr::fuzz {
@@ -33,10 +34,31 @@ namespace zerolr::fuzz {
 /// Edge values the generators also use: zeros of both signs, tiny and huge magnitudes,
 /// subnormals of float and double, doubles that float cannot represent, NaN and infinities.
 inline double edge_value(FuzzedDataProvider& p, bool allow_non_finite) {
-  static constexpr double kEdges[] = {
-      0.0,     -0.0,    1.0,     -1.0,    0.5,      -2.0,     1e-3,     -1e-8,   1e30,   -1e30,
-      1e-30,   0.1,     1.0 + 0x1p-30,    3.4e38,   -3.5e38,  1e300,    1e-310,  -1e-310,
-      0x1p-149, 0x1p-126, 0x1.fffffep127, 4.9e-324, 2.2250738585072014e-308, 65504.0, -7.25};
+  static constexpr double kEdges[] = {0.0,
+                                      -0.0,
+                                      1.0,
+                                      -1.0,
+                                      0.5,
+                                      -2.0,
+                                      1e-3,
+                                      -1e-8,
+                                      1e30,
+                                      -1e30,
+                                      1e-30,
+                                      0.1,
+                                      1.0 + 0x1p-30,
+                                      3.4e38,
+                                      -3.5e38,
+                                      1e300,
+                                      1e-310,
+                                      -1e-310,
+                                      0x1p-149,
+                                      0x1p-126,
+                                      0x1.fffffep127,
+                                      4.9e-324,
+                                      2.2250738585072014e-308,
+                                      65504.0,
+                                      -7.25};
   constexpr std::size_t n_edges = sizeof(kEdges) / sizeof(kEdges[0]);
   const std::size_t k = p.ConsumeIntegralInRange<std::size_t>(0, n_edges - 1 + (allow_non_finite ? 3 : 0));
   if (k < n_edges) return kEdges[k];
@@ -48,7 +70,8 @@ inline double edge_value(FuzzedDataProvider& p, bool allow_non_finite) {
 /// One value: an edge value, a moderate one, any finite double, or m * 2^e with small m.
 /// Rounded to float for a float case unless `keep_double` (the NotFloat regime's values);
 /// finite unless `allow_non_finite` (NaN and infinities then come from the edge values).
-inline double consume_value(FuzzedDataProvider& p, Scalar scalar, bool allow_non_finite, bool keep_double = false) {
+inline double consume_value(FuzzedDataProvider& p, Scalar scalar, bool allow_non_finite,
+                            bool keep_double = false) {
   double v = 0;
   switch (p.ConsumeIntegralInRange<int>(0, 3)) {
     case 0:
@@ -76,7 +99,8 @@ inline double consume_value(FuzzedDataProvider& p, Scalar scalar, bool allow_non
 }
 
 /// A hyperparameter: one of `edges` or a value drawn in [lo, hi].
-inline double consume_setting(FuzzedDataProvider& p, std::initializer_list<double> edges, double lo, double hi) {
+inline double consume_setting(FuzzedDataProvider& p, std::initializer_list<double> edges, double lo,
+                              double hi) {
   const std::size_t k = p.ConsumeIntegralInRange<std::size_t>(0, edges.size());
   if (k < edges.size()) return *(edges.begin() + k);
   return p.ConsumeFloatingPointInRange<double>(lo, hi);
@@ -92,7 +116,8 @@ inline double consume_log(FuzzedDataProvider& p, double lo_exp, double hi_exp) {
 inline double consume_draw(FuzzedDataProvider& p, const Draw& d) {
   const std::size_t k = p.ConsumeIntegralInRange<std::size_t>(0, d.n_edges);
   if (k < d.n_edges) return d.edges[k];
-  return d.scale == Draw::Scale::Log ? consume_log(p, d.lo, d.hi) : p.ConsumeFloatingPointInRange<double>(d.lo, d.hi);
+  return d.scale == Draw::Scale::Log ? consume_log(p, d.lo, d.hi)
+                                     : p.ConsumeFloatingPointInRange<double>(d.lo, d.hi);
 }
 
 /// Settings of rule R, every key but the lr (which runs replace) from the bytes.
@@ -228,8 +253,10 @@ inline Case consume_case(FuzzedDataProvider& p) {
 
   // The data: generated from the regime, or every value from the bytes.
   if (p.ConsumeBool()) {
-    c.train = make_data(c.regime, n_train, c.arch.inputs, c.loss, outputs, c.scalar, p.ConsumeIntegral<std::uint32_t>());
-    c.test = make_data(c.regime, n_test, c.arch.inputs, c.loss, outputs, c.scalar, p.ConsumeIntegral<std::uint32_t>());
+    c.train = make_data(c.regime, n_train, c.arch.inputs, c.loss, outputs, c.scalar,
+                        p.ConsumeIntegral<std::uint32_t>());
+    c.test = make_data(c.regime, n_test, c.arch.inputs, c.loss, outputs, c.scalar,
+                       p.ConsumeIntegral<std::uint32_t>());
   } else {
     const bool non_finite = c.regime == Regime::NonFinite;
     const bool keep_double = c.regime == Regime::NotFloat;
@@ -239,7 +266,8 @@ inline Case consume_case(FuzzedDataProvider& p) {
       d->x.resize(n, c.arch.inputs);
       d->y.resize(n, k);
       for (Index i = 0; i < n; ++i)
-        for (Index j = 0; j < c.arch.inputs; ++j) d->x(i, j) = consume_value(p, c.scalar, non_finite, keep_double);
+        for (Index j = 0; j < c.arch.inputs; ++j)
+          d->x(i, j) = consume_value(p, c.scalar, non_finite, keep_double);
       for (Index i = 0; i < n; ++i)
         for (Index j = 0; j < k; ++j) {
           double t = 0;
@@ -258,12 +286,13 @@ inline Case consume_case(FuzzedDataProvider& p) {
 }
 
 /// The vector-case checks of the audit engine (audit.h).
-inline constexpr const char* kVectorChecks[] = {"freeze", "agreement", "warmup", "non_finite", "signed_zero", "run"};
+inline constexpr const char* kVectorChecks[] = {"freeze",     "agreement",   "warmup",
+                                                "non_finite", "signed_zero", "run"};
 
 /// A VectorCase: a flat parameter vector, one gradient and one lr per step. The check named
 /// shapes the lrs as the audit's generator does (zeros for freeze, a zero warm-up, ...), but
 /// every value comes from the bytes.
-inline VectorCase consume_vector_case(FuzzedDataProvider& p, bool has_f32) {
+inline VectorCase consume_vector_case(FuzzedDataProvider& p, bool has_f32, bool tensor_lists = false) {
   VectorCase vc;
   vc.check = kVectorChecks[p.ConsumeIntegralInRange<std::size_t>(0, std::size(kVectorChecks) - 1)];
   vc.scalar = has_f32 && p.ConsumeBool() ? Scalar::Float : Scalar::Double;
@@ -277,9 +306,15 @@ inline VectorCase consume_vector_case(FuzzedDataProvider& p, bool has_f32) {
     for (std::size_t i = 0; i < n; ++i) g.push_back(consume_value(p, vc.scalar, non_finite));
     vc.grads.push_back(g);
     double lr = 0;
-    if (vc.check == "agreement" || vc.check == "run") lr = consume_lr(p, vc.scalar, vc.check == "run" ? 3.0 : 1.0);
+    if (vc.check == "agreement" || vc.check == "run")
+      lr = consume_lr(p, vc.scalar, vc.check == "run" ? 3.0 : 1.0);
     if (vc.check == "warmup") lr = s < warm ? 0.0 : consume_lr(p, vc.scalar, 0.1);
     vc.lrs.push_back(lr);
+  }
+  // A target that steps lists of tensors (a worker) may get the vector split in two.
+  if (tensor_lists && n >= 2 && p.ConsumeBool()) {
+    const std::size_t first = p.ConsumeIntegralInRange<std::size_t>(1, n - 1);
+    vc.split = {first, n - first};
   }
   return vc;
 }

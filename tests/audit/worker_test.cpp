@@ -129,7 +129,9 @@ TEST(Worker, ACrashEndsTheCaseAndTheWorkerIsRestarted) {
     EXPECT_FALSE(r.passed());
     const AuditFinding* crash = nullptr;
     for (const auto& f : r.findings)
-      if (f.message.find("exited without a reply (exit status 1)") != std::string::npos) crash = &f;
+      if (f.property != "freeze(model)" &&
+          f.message.find("exited without a reply (exit status 1)") != std::string::npos && crash == nullptr)
+        crash = &f;
     ASSERT_NE(crash, nullptr) << report_json(r);
     EXPECT_EQ(crash->cls, FindingClass::Violation);
     EXPECT_THAT(crash->message, HasSubstr("segfault imitation"));

@@ -89,6 +89,22 @@ TEST(Adamax, ZeroLearningRateLeavesParametersButAdvancesTheState) {
   EXPECT_EQ(test::state_names(*opt, 0), (std::vector<std::string>{"exp_avg", "exp_inf"}));
 }
 
+// With beta2 = 0 the normaliser u = |g_t| + eps forgets the large gradients that m remembers:
+// a zero gradient after a large one takes a step of lr |m| / eps, whatever eps is, so the
+// eps_below_floor trait (continuity's hazard class) holds for every eps there.
+TEST(Adamax, MemorylessNormaliserMakesTheDirectionBoundedOnlyByMOverEps) {
+  const AdamaxSettings s = adamax(1e-6, 0.5, 0.0, 1e-3, 0.0);
+  std::unique_ptr<Optimizer<double>> opt;
+  const auto traj = test::run_optimizer<double>(s, {0.0}, {{1e6}, {0.0}}, &opt);
+  // Step 2: m = 0.5 * (0.5 * 1e6) = 2.5e5, u = 0 + 1e-3, bias correction 1 - 0.25 = 0.75.
+  const double step2 = traj[1][0] - traj[0][0];
+  EXPECT_NEAR(step2 / -(1e-6 * 2.5e5 / (0.75 * 1e-3)), 1.0, 1e-12);
+  EXPECT_TRUE(eps_below_floor(OptimizerSpec(s)));
+  EXPECT_FALSE(eps_below_floor(OptimizerSpec(adamax(1e-6, 0.5, 0.999, 1e-3, 0.0))));
+  EXPECT_FALSE(eps_below_floor(OptimizerSpec(adamax(1e-6, 0.0, 0.0, 1e-3, 0.0))));  // m has no memory
+  EXPECT_TRUE(eps_below_floor(OptimizerSpec(adamax(1e-6, 0.5, 0.999, 1e-13, 0.0))));
+}
+
 TEST(Adamax, CloneIsDeepAndIndependent) {
   test::expect_clone_is_deep_and_independent(adamax(0.01, 0.5, 0.25, 1e-3, 0.2));
 }

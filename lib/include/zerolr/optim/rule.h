@@ -198,6 +198,13 @@ inline double persistence(double decay) {
   return std::min(1.0 / std::max(1.0 - decay, 1e-3), 1000.0);
 }
 
+/// Whether a step m / (norm(g) + eps) divides a first moment with memory (beta1 > 0) by a
+/// normaliser without memory (beta2 = 0: norm is |g_t| of this step alone). Then one step's
+/// gradient near 0 after large ones gives a direction of size |m| / eps whatever eps is, so
+/// the eps_below_floor trait holds for every eps. (Found by the 10^6-case hunt: Adamax with
+/// beta2 = 0 and eps = 1e-12 on 1e-98..1e89 data; properties/regressions/.)
+inline bool memoryless_normaliser(double beta1, double beta2) { return beta2 == 0 && beta1 > 0; }
+
 }  // namespace rule
 
 /// A named scalar state of one tensor (NAdam's mu_product, ASGD's eta and mu). Scalar state

@@ -137,8 +137,11 @@ struct AdamFamilyRule {
 
   static double amplification(const Settings& s) { return rule::persistence(s.beta1); }
   static bool freezes_at_lr0(const Settings&) { return true; }
-  /// Below 1e-12 the direction m / (sqrt(v) + eps) is bounded only by |m| / eps.
-  static bool eps_below_floor(const Settings& s) { return s.eps < 1e-12; }
+  /// Below 1e-12 the direction m / (sqrt(v) + eps) is bounded only by |m| / eps; so it is
+  /// for any eps when v forgets at once (beta2 = 0) and amsgrad does not keep its maximum.
+  static bool eps_below_floor(const Settings& s) {
+    return s.eps < 1e-12 || (!s.amsgrad && rule::memoryless_normaliser(s.beta1, s.beta2));
+  }
 
   template <class T>
   static void update(const Settings& s, State<T>& st, T* param, const T* grad, Index n, T lr) {

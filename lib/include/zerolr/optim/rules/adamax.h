@@ -89,8 +89,11 @@ struct AdamaxRule {
 
   static double amplification(const Settings& s) { return rule::persistence(s.beta1); }
   static bool freezes_at_lr0(const Settings&) { return true; }
-  /// Below 1e-12 the direction m / u, u >= |g| + eps, is bounded only by |m| / eps.
-  static bool eps_below_floor(const Settings& s) { return s.eps < 1e-12; }
+  /// Below 1e-12 the direction m / u, u >= |g| + eps, is bounded only by |m| / eps; so it is
+  /// for any eps when u forgets at once (beta2 = 0).
+  static bool eps_below_floor(const Settings& s) {
+    return s.eps < 1e-12 || rule::memoryless_normaliser(s.beta1, s.beta2);
+  }
 };
 
 }  // namespace zerolr

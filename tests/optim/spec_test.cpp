@@ -319,5 +319,27 @@ TEST(OptimizerSpecErrors, MalformedTextIsReportedWithTheText) {
   EXPECT_THAT(spec_error("adam(=0.1)"), HasSubstr("missing key"));
 }
 
+// The budget's coefficient term perturbs each nonzero real coefficient but lr, one at a
+// time, inside its range.
+TEST(CoefficientPerturbations, EachNonzeroCoefficientButLrOnceWithinItsRange) {
+  const double h = 0x1p-40;
+  const auto adam = std::get<AdamSettings>(parse_optimizer_spec("adam(lr=0.5,weight_decay=0)"));
+  const auto moved = coefficient_perturbations(OptimizerSpec(adam), h);
+  ASSERT_EQ(moved.size(), 3u);  // beta1, beta2, eps; weight_decay is 0
+  const auto& b1 = std::get<AdamSettings>(moved[0]);
+  EXPECT_EQ(b1.beta1, adam.beta1 * (1 + h));
+  EXPECT_EQ(b1.beta2, adam.beta2);
+  EXPECT_EQ(b1.lr, adam.lr);
+  EXPECT_EQ(std::get<AdamSettings>(moved[1]).beta2, adam.beta2 * (1 + h));
+  EXPECT_EQ(std::get<AdamSettings>(moved[2]).eps, adam.eps * (1 + h));
+  // A beta whose 1 + h leaves [0, 1) moves down instead.
+  const auto edge = std::get<AdamSettings>(parse_optimizer_spec("adam(beta2=0.99999999999999989)"));
+  const auto down = coefficient_perturbations(OptimizerSpec(edge), h);
+  ASSERT_EQ(down.size(), 3u);
+  EXPECT_EQ(std::get<AdamSettings>(down[1]).beta2, edge.beta2 * (1 - h));
+  EXPECT_LT(std::get<AdamSettings>(down[1]).beta2, 1.0);
+  EXPECT_TRUE(coefficient_perturbations(parse_optimizer_spec("sgd(lr=0.1)"), h).empty());
+}
+
 }  // namespace
 }  // namespace zerolr

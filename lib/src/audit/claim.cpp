@@ -83,6 +83,7 @@ ClaimRun run(const VectorCase& vc, const OptimizerSpec& claims) {
     const T lr = static_cast<T>(vc.lrs[k]);
     const Vector<R> w_prev = w, wa_prev = wa;
     const Vector<double> cond = step_condition(*ref, 0, w, g, R(lr));
+    const Vector<double> coeff_cond = coefficient_condition(*ref, 0, w, g, R(lr));
     ref->step_tensor(0, w.data(), g.data(), n, R(lr));
     abs_run->step_tensor(0, wa.data(), ga.data(), n, R(lr));
     lib->step_tensor(0, wl.data(), gt.data(), n, lr);
@@ -101,7 +102,7 @@ ClaimRun run(const VectorCase& vc, const OptimizerSpec& claims) {
     std::vector<double> lib_now(vc.params.size());
     for (Index i = 0; i < n; ++i) {
       const double scale = static_cast<double>(abs(w_prev(i)) + abs(wa(i) - wa_prev(i))) + cond(i);
-      rounding[at(i)] += budget::rounding_term<T>(scale * amp);
+      rounding[at(i)] += budget::rounding_term<T>(scale * amp) + budget::coefficient_term(coeff_cond(i) * amp);
       total[at(i)] = rounding[at(i)];
       if (isfinite(R(ww(i))))
         total[at(i)] += budget::formula_term<T, W>(static_cast<double>(abs(R(ww(i)) - w(i))));

@@ -109,7 +109,12 @@ VectorCase generate_vector(Rng& rng, const std::string& check, Scalar scalar, in
   const std::size_t n = 1 + static_cast<std::size_t>(rng.below(rng.uniform() < 0.5 ? 4 : 24));
   const Source weights = draw_source(rng, false), gradients = draw_source(rng, true);
   for (std::size_t i = 0; i < n; ++i) vc.params.push_back(draw_from(weights, scalar, rng));
-  const int k = 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(steps)));
+  // Agreement cases are sometimes long (up to 4x the steps): warm-up terms end there (RAdam
+  // is rectified from about step 6 at beta2 = 0.999, Rprop's step sizes reach their clamp,
+  // ASGD's averaging starts at t0), and only cases that reach them can see those coefficients.
+  const bool long_run = check == "agreement" && rng.uniform() < 0.25;
+  const int k = long_run ? steps + 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(3 * steps)))
+                         : 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(steps)));
   const int warm = check == "warmup" ? 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(k))) : 0;
   const int total = k + (check == "warmup" ? 1 : 0);
   const std::vector<double> frozen = freeze_lrs(rng, total);

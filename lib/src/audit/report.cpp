@@ -81,8 +81,9 @@ std::string report_json(const AuditReport& r) {
   j["drift"] = {
       {"budget",
        "trajectory budget (reference/budget.h): per step 32 u (|w| + |absolute-run update| + "
-       "condition) times the rule's amplification, summed over steps, plus 128 (u/u_wide) times the "
-       "same run's error in the next wider type"},
+       "condition) plus 32 u_double times the condition in the coefficients, times the rule's "
+       "amplification, summed over steps, plus 128 (u/u_wide) times the same run's error in the "
+       "next wider type"},
       {"worst_ratio_float64", ratio(r.worst_ratio_f64)}};
   if (r.has_f32) j["drift"]["worst_ratio_float32"] = ratio(r.worst_ratio_f32);
   return j.dump(2);

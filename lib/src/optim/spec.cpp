@@ -215,4 +215,25 @@ bool eps_below_floor(const OptimizerSpec& spec) {
                     spec);
 }
 
+std::vector<OptimizerSpec> coefficient_perturbations(const OptimizerSpec& spec, double h) {
+  std::vector<OptimizerSpec> out;
+  std::visit(
+      [&](const auto& s) {
+        using S = std::decay_t<decltype(s)>;
+        for (const auto& k : S::keys()) {
+          if (k.kind != Key<S>::Kind::Real || std::string_view(k.name) == "lr" || s.*k.real == 0) continue;
+          for (const double factor : {1 + h, 1 - h}) {
+            S moved = s;
+            moved.*k.real = s.*k.real * factor;
+            if (k.range.contains(moved.*k.real)) {
+              out.emplace_back(moved);
+              break;
+            }
+          }
+        }
+      },
+      spec);
+  return out;
+}
+
 }  // namespace zerolr

@@ -50,6 +50,30 @@ Vector<double> step_condition(const Optimizer<Reference>& before, std::size_t te
   return cond;
 }
 
+Vector<double> coefficient_condition(const Optimizer<Reference>& before, std::size_t tensor,
+                                     const Vector<Reference>& w, const Vector<Reference>& g, const Reference& lr) {
+  using R = Reference;
+  const Index n = w.size();
+  constexpr double h = 0x1p-40;
+  auto step = [&](const OptimizerSpec& spec) {
+    auto copy = before.clone();
+    auto opt = lift<R>(*copy, spec);
+    Vector<R> out = w, gg = g;
+    opt->step_tensor(tensor, out.data(), gg.data(), n, lr);
+    return out;
+  };
+  const Vector<R> base = step(before.spec());
+  Vector<double> cond = Vector<double>::Zero(n);
+  for (const OptimizerSpec& moved : coefficient_perturbations(before.spec(), h)) {
+    const Vector<R> w_moved = step(moved);
+    for (Index i = 0; i < n; ++i) {
+      const R d = abs(w_moved(i) - base(i)) / R(h);
+      if (isfinite(d)) cond(i) += static_cast<double>(d);
+    }
+  }
+  return cond;
+}
+
 template <class T>
 StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_prev, const T* grad, Index n,
                      T lr, const T* w_after) {

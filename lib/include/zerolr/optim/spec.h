@@ -63,4 +63,9 @@ double amplification(const OptimizerSpec& spec);
 bool freezes_at_lr0(const OptimizerSpec& spec);
 bool eps_below_floor(const OptimizerSpec& spec);
 
+/// For each real coefficient other than lr whose value is not 0, the spec with that
+/// coefficient multiplied by 1 + h (or by 1 - h where 1 + h leaves its range, as a beta near
+/// 1 does). The budget's coefficient term (reference/budget.h) steps the reference with each.
+std::vector<OptimizerSpec> coefficient_perturbations(const OptimizerSpec& spec, double h);
+
 }  // namespace zerolr

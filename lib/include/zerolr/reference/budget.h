@@ -51,6 +51,19 @@ constexpr double rounding_term(double scale) {
          kRoundings * static_cast<double>(std::numeric_limits<T>::denorm_min());
 }
 
+/// The coefficient term of one entry of one step: rules compute their scalar coefficients
+/// (1 - beta^t, bias corrections, RAdam's rho_t, ASGD's eta) in double whatever T is
+/// (rule::Wide), and an implementation may evaluate them another way (1 - pow(beta, t)
+/// where zerolr uses expm1). Each rounding there is a relative error of at most u_double in
+/// one intermediate, which equals a relative perturbation of at most u_double of one
+/// coefficient (beta^t rounded is beta perturbed by u / t); so K u_double times the step's
+/// condition in its coefficients (coefficient_condition) bounds it, over K roundings.
+/// Derived, not tuned: it is what made PyTorch 1.13's RAdam (pow, then rho_t's cancellation
+/// near 5) pass in float64 (error up to 1.9x the budget without it; session 3).
+constexpr double coefficient_term(double coefficient_condition) {
+  return kRoundings * unit_roundoff<double>() * coefficient_condition;
+}
+
 /// T's error predicted from the wider type W's error on the same formula.
 template <class T, class W>
 constexpr double formula_term(double wide_error) {

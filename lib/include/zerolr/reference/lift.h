@@ -51,12 +51,13 @@ Dataset<R> lift(const Dataset<T>& d) {
   return out;
 }
 
-/// An optimizer of the same spec whose per-tensor state (vectors, scalars and step counters)
-/// equals `opt`'s, lifted. `sizes` gives each tensor's length (the state is created by a step at
-/// lr = 0 on zero gradients and then overwritten, so nothing of that step survives).
+/// An optimizer of `spec` (by default opt's own) whose per-tensor state (vectors, scalars and
+/// step counters) equals `opt`'s, lifted. The state is created by a step at lr = 0 on zero
+/// gradients and then overwritten, so nothing of that step survives. requires: spec names
+/// opt's rule (its state has the same layout).
 template <class R, class T>
-std::unique_ptr<Optimizer<R>> lift(Optimizer<T>& opt) {
-  auto out = make_optimizer<R>(opt.spec());
+std::unique_ptr<Optimizer<R>> lift(Optimizer<T>& opt, const OptimizerSpec& spec) {
+  auto out = make_optimizer<R>(spec);
   for (std::size_t t = 0; t < opt.tensor_count(); ++t) {
     const Index n = opt.state_size(t);
     if (n == 0) continue;
@@ -73,6 +74,11 @@ std::unique_ptr<Optimizer<R>> lift(Optimizer<T>& opt) {
     out->set_step_count(t, opt.step_count(t));
   }
   return out;
+}
+
+template <class R, class T>
+std::unique_ptr<Optimizer<R>> lift(Optimizer<T>& opt) {
+  return lift<R>(opt, opt.spec());
 }
 
 }  // namespace zerolr

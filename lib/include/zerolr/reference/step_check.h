@@ -89,6 +89,15 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
 Vector<double> step_condition(const Optimizer<Reference>& before, std::size_t tensor,
                               const Vector<Reference>& w, const Vector<Reference>& g, const Reference& lr);
 
+/// The condition of one reference step in its coefficients: for each entry, sum over the
+/// spec's real coefficients c other than lr of |d w_new / d c| |c|, by forward differences
+/// with relative perturbations of 2^-40 in float128 (coefficient_perturbations). The
+/// coefficients that rules compute from them (1 - beta^t, RAdam's rho_t, ...) are computed
+/// in double, and each rounding there is a relative error of at most u_double in one of
+/// them; budget::coefficient_term turns this condition into that error's bound.
+Vector<double> coefficient_condition(const Optimizer<Reference>& before, std::size_t tensor,
+                                     const Vector<Reference>& w, const Vector<Reference>& g, const Reference& lr);
+
 /// Merges the checks of several tensors (max of max, max of medians).
 void merge(StepCheck& into, const StepCheck& other);
 

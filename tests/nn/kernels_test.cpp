@@ -151,6 +151,110 @@ void check_gemm_all() {
 TEST(Kernels, GemmMatchesTheScalarLoopBitForBitOnEveryIsaFloat) { check_gemm_all<float>(); }
 TEST(Kernels, GemmMatchesTheScalarLoopBitForBitOnEveryIsaDouble) { check_gemm_all<double>(); }
 
+// gemm_dd: the scalar loop of DoubleDouble's * and + on every ISA, bit for bit in both words,
+// and a range exit exactly when the operands ask for one (kernels.h).
+DoubleDouble draw_dd(Rng& rng, bool special) {
+  if (special) {
+    switch (rng.below(14)) {
+      case 0:
+        return DoubleDouble(std::numeric_limits<double>::quiet_NaN());
+      case 1:
+        return DoubleDouble(std::numeric_limits<double>::infinity());
+      case 2:
+        return DoubleDouble(-0.0);
+      case 3:
+        return DoubleDouble(0.0);
+      case 4:
+        return DoubleDouble::raw(0x1p-980 * rng.uniform(-4, 4), 0);  // below the safe range
+      case 5:
+        return DoubleDouble::raw(0x1p600 * rng.uniform(-4, 4), 0);  // products above it
+      case 6:
+        return DoubleDouble::raw(0x1p-500 * rng.uniform(-4, 4), 0);  // products below it
+      default:
+        break;
+    }
+  }
+  const double hi = rng.uniform(-2, 2);
+  return DoubleDouble::from_sum(hi, hi * 0x1p-54 * rng.uniform(-1, 1));
+}
+
+void check_gemm_dd_shape(Rng& rng, Index m, Index n, Index k, bool ta, bool tb, bool special, Index pad) {
+  using DD = DoubleDouble;
+  const Index a_rows = ta ? k : m, a_cols = ta ? m : k;
+  const Index b_rows = tb ? n : k, b_cols = tb ? k : n;
+  const Index lda = a_rows + pad, ldb = b_rows + pad, ldc = m + pad;
+  std::vector<DD> a(static_cast<std::size_t>(lda * std::max<Index>(a_cols, 1)));
+  std::vector<DD> b(static_cast<std::size_t>(ldb * std::max<Index>(b_cols, 1)));
+  for (DD& x : a) x = draw_dd(rng, special && rng.below(4) == 0);
+  for (DD& x : b) x = draw_dd(rng, special && rng.below(4) == 0);
+  const DD sentinel(12345.5);
+  std::vector<DD> expect(static_cast<std::size_t>(ldc * std::max<Index>(n, 1)), sentinel);
+  double max_a = 0, max_b = 0;
+  bool operands_ok = true;
+  for (Index j = 0; j < n; ++j)
+    for (Index i = 0; i < m; ++i) {
+      DD s(0.0);
+      for (Index p = 0; p < k; ++p) {
+        const DD& x = ta ? a[p + i * lda] : a[i + p * lda];
+        const DD& y = tb ? b[j + p * ldb] : b[p + j * ldb];
+        s = s + x * y;
+        for (double v : {std::fabs(x.hi()), std::fabs(y.hi())})
+          operands_ok = operands_ok && v <= 0x1p497 && (v == 0 || v >= 0x1p-484);
+        max_a = std::max(max_a, std::fabs(x.hi()));
+        max_b = std::max(max_b, std::fabs(y.hi()));
+      }
+      expect[static_cast<std::size_t>(i + j * ldc)] = s;
+    }
+  const bool loop_exits = m > 0 && n > 0 && (!operands_ok || max_a * max_b * static_cast<double>(k) > 0x1p995);
+  for (Isa isa : supported_isas()) {
+    set_isa(isa);
+    std::vector<DD> c(expect.size(), sentinel);
+    const std::uint64_t start = dd_range_exits();
+    gemm_dd(m, n, k, a.data(), lda, ta, b.data(), ldb, tb, c.data(), ldc);
+    ASSERT_EQ(dd_range_exits() != start, loop_exits) << to_string(isa) << " " << m << "x" << n << "x" << k;
+    for (std::size_t e = 0; e < c.size(); ++e)
+      ASSERT_TRUE(same_bits(c[e].hi(), expect[e].hi()) && same_bits(c[e].lo(), expect[e].lo()))
+          << to_string(isa) << " " << m << "x" << n << "x" << k << " ta=" << ta << " tb=" << tb
+          << " special=" << special << " entry " << e << ": (" << c[e].hi() << ", " << c[e].lo()
+          << "), the loop gives (" << expect[e].hi() << ", " << expect[e].lo() << ")";
+  }
+}
+
+TEST(Kernels, DoubleDoubleGemmMatchesTheLoopBitForBitOnEveryIsa) {
+  IsaGuard guard;
+  Rng rng(13);
+  const std::vector<Index> sizes = {0, 1, 2, 3, 4, 5, 15, 16, 17, 31, 33};
+  int special_exits = 0;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (int trial = 0; trial < 40; ++trial) {
+        check_gemm_dd_shape(rng, sizes[rng.below(sizes.size())], sizes[rng.below(sizes.size())],
+                            sizes[rng.below(sizes.size())], ta, tb, trial % 3 == 0, trial % 4 == 1 ? 3 : 0);
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+  // The oracle benchmark's shapes (32 -> 128 -> 64), forward and both gradients.
+  for (const auto& [batch, in, out] : std::vector<std::array<Index, 3>>{{32, 32, 128}, {32, 128, 64}}) {
+    check_gemm_dd_shape(rng, batch, out, in, false, true, false, 0);
+    check_gemm_dd_shape(rng, out, in, batch, true, false, false, 0);
+    check_gemm_dd_shape(rng, batch, in, out, false, false, true, 0);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  // Each range edge alone, in an entry that is not the first: the kernel must see it.
+  for (const double edge : {0x1p600, 0x1p-500, 0x1p-980, 0x1p400, std::numeric_limits<double>::infinity()}) {
+    std::vector<DoubleDouble> a(6 * 3, DoubleDouble(1.0)), b(3 * 2, DoubleDouble(1.0)), c(6 * 2);
+    a[5] = DoubleDouble::raw(edge, 0);
+    b[0] = DoubleDouble::raw(edge == 0x1p400 ? 0x1p596 : 1.0, 0);  // 2^400 alone is fine; times 2^596 k is not
+    for (Isa isa : supported_isas()) {
+      set_isa(isa);
+      const std::uint64_t start = dd_range_exits();
+      gemm_dd(6, 2, 3, a.data(), 6, false, b.data(), 3, false, c.data(), 6);
+      EXPECT_NE(dd_range_exits(), start) << to_string(isa) << " edge " << edge;
+      special_exits += dd_range_exits() != start;
+    }
+  }
+  EXPECT_GT(special_exits, 0);
+}
+
 TEST(Kernels, GemmHandlesNonFiniteOperandsLikeTheLoop) {
   // One entry each: inf*0 = NaN, NaN + anything = NaN, overflow to inf, -0*x + -0*y is +0
   // (the sum starts at +0), and a NaN anywhere in the row makes the entry NaN.

@@ -7,6 +7,7 @@
 
 #include "zerolr/optim/optimizer.h"
 #include "zerolr/reference/budget.h"
+#include "zerolr/reference/oracle.h"
 #include "zerolr/reference/step_check.h"
 #include "zerolr/scalar/range_probe.h"
 
@@ -15,28 +16,28 @@ namespace zerolr {
 namespace {
 
 // An exact value outside T's normal range: above its max, or a nonzero below its min.
-template <class T>
-bool out_of_range(const Vector<Reference>& v) {
-  const Reference hi = Reference((std::numeric_limits<T>::max)()),
-                  lo = Reference((std::numeric_limits<T>::min)());
+template <class T, class R>
+bool out_of_range(const Vector<R>& v) {
+  const R hi = oracle::constant<R>((std::numeric_limits<T>::max)()),
+          lo = oracle::constant<R>((std::numeric_limits<T>::min)());
   for (Index i = 0; i < v.size(); ++i) {
-    const Reference a = abs(v(i));
+    const R a = abs(v(i));
     if (isfinite(a) && (a > hi || (a != 0 && a < lo))) return true;
   }
   return false;
 }
 
 // T's state shows an overflow or underflow the exact state does not have.
-template <class T>
-bool diverged_range(const Vector<T>& t, const Vector<Reference>& r) {
+template <class T, class R>
+bool diverged_range(const Vector<T>& t, const Vector<R>& r) {
   for (Index i = 0; i < t.size() && i < r.size(); ++i)
     if ((!std::isfinite(t(i)) && isfinite(r(i))) || (t(i) == 0 && r(i) != 0)) return true;
   return false;
 }
 
-template <class T>
+// The run in the reference scalar R (reference/oracle.h picks it).
+template <class T, class R>
 ClaimRun run(const VectorCase& vc, const OptimizerSpec& claims) {
-  using R = Reference;
   using W = budget::Wider<T>;
   ClaimRun cr;
   for (const auto& g : vc.grads)
@@ -93,11 +94,11 @@ ClaimRun run(const VectorCase& vc, const OptimizerSpec& claims) {
     // Once an exact intermediate leaves T's normal range (g*g overflowing in float, a
     // subnormal weight, g*prev underflowing), the budget no longer applies: T itself cannot
     // follow the rule there. The range probe and zerolr's own run in T show where.
-    range_limited = range_limited || out_of_range<T>(w) || probe_counts().total() != exits;
+    range_limited = range_limited || out_of_range<T, R>(w) || probe_counts().total() != exits;
     const auto ls = lib->state(0);
     const auto rs = ref->state(0);
     for (std::size_t q = 0; q < ls.size() && q < rs.size() && !range_limited; ++q)
-      range_limited = diverged_range<T>(*ls[q].value, *rs[q].value) || out_of_range<T>(*rs[q].value);
+      range_limited = diverged_range<T, R>(*ls[q].value, *rs[q].value) || out_of_range<T, R>(*rs[q].value);
     std::vector<double> total(vc.params.size());
     std::vector<double> lib_now(vc.params.size());
     for (Index i = 0; i < n; ++i) {
@@ -108,7 +109,7 @@ ClaimRun run(const VectorCase& vc, const OptimizerSpec& claims) {
         total[at(i)] += budget::formula_term<T, W>(static_cast<double>(abs(R(ww(i)) - w(i))));
       lib_now[at(i)] = static_cast<double>(wl[at(i)]);
     }
-    cr.ref.push_back(w);
+    cr.ref.push_back(to_float128(w));
     cr.lib.push_back(lib_now);
     cr.budget.push_back(total);
     cr.range_limited.push_back(range_limited);
@@ -127,7 +128,9 @@ bool ClaimRun::moved(std::size_t k, Index i, const std::vector<double>& initial)
 
 ClaimRun claim_run(const VectorCase& vc, const std::optional<OptimizerSpec>& claims) {
   if (!claims) return {};
-  return vc.scalar == Scalar::Float ? run<float>(vc, *claims) : run<double>(vc, *claims);
+  return oracle::with_reference([&]<class R>() {
+    return vc.scalar == Scalar::Float ? run<float, R>(vc, *claims) : run<double, R>(vc, *claims);
+  });
 }
 
 }  // namespace zerolr

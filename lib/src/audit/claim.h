@@ -11,7 +11,8 @@
 
 namespace zerolr {
 
-/// The claimed rule on a vector case: the float128 reference run from the case's inputs
+/// The claimed rule on a vector case: the reference run (double-double, or float128 where
+/// double-double's range ends: reference/oracle.h) from the case's inputs
 /// rounded to the case's scalar, zerolr's own run in that scalar, and the trajectory budget
 /// (reference/budget.h): per step the rounding term of the absolute run and the step's
 /// condition, times the rule's amplification, summed over the steps, plus the formula term
@@ -20,7 +21,7 @@ struct ClaimRun {
   /// Claims present and every gradient finite in the case's scalar. Otherwise nothing else
   /// is filled in.
   bool available = false;
-  std::vector<Vector<Reference>> ref;       ///< reference parameters after each step
+  std::vector<Vector<Float128>> ref;        ///< reference parameters after each step
   std::vector<std::vector<double>> lib;     ///< zerolr's own parameters after each step
   std::vector<std::vector<double>> budget;  ///< trajectory budget after each step, per entry
   /// From this step on, an exact intermediate has left the scalar's normal range (g*g

@@ -8,6 +8,7 @@
 #include "zerolr/audit/properties.h"
 #include "zerolr/reference/bounds.h"
 #include "zerolr/reference/lift.h"
+#include "zerolr/reference/oracle.h"
 #include "zerolr/scalar/reference.h"
 
 namespace zerolr {
@@ -40,11 +41,14 @@ Verdict drift(const Case& c, const OptimizerFactory<T>& make) {
                                                          ": the trainer's batch loss " + text(s.loss) +
                                                          " is not bounded_forward's " + text(bf.loss)});
     if (std::isfinite(bf.loss_bound) && std::isfinite(static_cast<double>(s.loss))) {
-      Sequential<Reference> ref = lift<Reference>(*s.before);
-      const Reference exact =
-          loss_value(c.loss, ref.forward(lift<Reference>(*s.x), Mode::Train), lift<Reference>(*s.y));
+      const Reference exact = oracle::with_reference([&]<class R>() {
+        Sequential<T> before = *s.before;
+        Sequential<R> ref = lift<R>(before);
+        return to_float128(loss_value(c.loss, ref.forward(lift<R>(*s.x), Mode::Train), lift<R>(*s.y)));
+      });
       const Reference err = abs(Reference(s.loss) - exact);
-      // The reference's own rounding (2^-113 per operation) is far below the slack added here.
+      // The reference's own error is the same bound with its unit roundoff (oracle::kUnit,
+      // 2^-101) in place of T's: at most 2^-48 of the bound in double, far below the slack.
       if (err > Reference(bf.loss_bound) * Reference(1 + 0x1p-40) + Reference(0x1p-100) * abs(exact))
         v.findings.push_back({FindingClass::Violation,
                               "step " + std::to_string(s.k + 1) + ": the batch loss " + text(s.loss) +

@@ -38,7 +38,8 @@ void check_grad(const Matrix<T>& dy, const Matrix<T>& y, const char* layer) {
 // dst = op(a) * op(b). In float and double the product is zerolr's own kernel
 // (zerolr/kernels.h): each entry is the left-to-right sum over the inner index, the same bits
 // on every CPU and instruction set, and no heap allocation once the scratch space has grown
-// to the layer's shapes. Other scalars (the reference) use Eigen's product.
+// to the layer's shapes. Double-double (the reference) has its own kernel with a fixed
+// order too; other scalars (float128, the fallback reference) use Eigen's product.
 template <class T>
 class GemmWorkspace {
  public:
@@ -53,6 +54,9 @@ class GemmWorkspace {
       if (scratch_.size() < need) scratch_.resize(need);
       kernels::gemm<T>(rows, cols, depth, a.data(), a.outerStride(), TransA, b.data(), b.outerStride(), TransB,
                        dst.data(), dst.outerStride(), scratch_.data());
+    } else if constexpr (std::is_same_v<T, DoubleDouble>) {
+      kernels::gemm_dd(rows, cols, depth, a.data(), a.outerStride(), TransA, b.data(), b.outerStride(), TransB,
+                       dst.data(), dst.outerStride());
     } else if constexpr (TransA && TransB) {
       dst.noalias() = a.transpose() * b.transpose();
     } else if constexpr (TransA) {

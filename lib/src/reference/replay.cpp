@@ -8,6 +8,7 @@
 
 #include "zerolr/reference/bounds.h"
 #include "zerolr/reference/lift.h"
+#include "zerolr/reference/oracle.h"
 #include "zerolr/reference/step_check.h"
 #include "zerolr/scalar/reference_distance.h"
 #include "zerolr/spec_syntax.h"
@@ -35,8 +36,11 @@ Matrix<T> rows(const Matrix<T>& m, Index start, Index count) {
 
 }  // namespace
 
-template <class T>
-DriftRun replay_drift(const DriftCase& c) {
+namespace {
+
+// The replay in the reference scalar R (reference/oracle.h picks it).
+template <class T, class R>
+DriftRun replay_drift_in(const DriftCase& c) {
   if (c.steps < 1) throw SpecError("drift: steps must be at least 1");
   if (c.batch_size < 1 || c.samples < 1) throw SpecError("drift: samples and batch_size must be at least 1");
   for (double lr : c.lrs)
@@ -48,15 +52,15 @@ DriftRun replay_drift(const DriftCase& c) {
     throw ShapeError("drift: the regression data has 1 target column; loss " + c.loss.to_string() +
                      " with this architecture needs " +
                      std::to_string(loss_target_columns(c.loss, c.arch.outputs())));
-  Sequential<Reference> ref_model = lift<Reference>(model);
-  const Dataset<Reference> ref_data = lift<Reference>(data);
+  Sequential<R> ref_model = lift<R>(model);
+  const Dataset<R> ref_data = lift<R>(data);
 
   auto opt = make_optimizer<T>(c.optimizer);
-  auto ref_opt = make_optimizer<Reference>(c.optimizer);
+  auto ref_opt = make_optimizer<R>(c.optimizer);
   TrainOptions options;
   options.batch_size = c.batch_size;
   Trainer<T> trainer(model, c.loss, *opt, options);
-  Trainer<Reference> ref_trainer(ref_model, c.loss, *ref_opt, options);
+  Trainer<R> ref_trainer(ref_model, c.loss, *ref_opt, options);
 
   DriftRun run;
   run.scalar = sizeof(T) == sizeof(float) ? "float32" : "float64";
@@ -77,36 +81,43 @@ DriftRun replay_drift(const DriftCase& c) {
     for (const auto& p : model.parameters()) w_prev.push_back(*p.value);
 
     const T loss = trainer.step(xb, yb, lr);
-    const Reference ref_loss = ref_trainer.step(lift<Reference>(xb), lift<Reference>(yb), Reference(lr));
+    const R ref_loss = ref_trainer.step(lift<R>(xb), lift<R>(yb), R(lr));
 
-    Sequential<Reference> exact_model = lift<Reference>(before_model);
+    Sequential<R> exact_model = lift<R>(before_model);
     const BoundedForward<T> bf = bounded_forward(before_model, xb, Mode::Train, &c.loss, &yb);
-    const Reference exact_loss =
-        loss_value(c.loss, exact_model.forward(lift<Reference>(xb), Mode::Train), lift<Reference>(yb));
+    const R exact_loss =
+        loss_value(c.loss, exact_model.forward(lift<R>(xb), Mode::Train), lift<R>(yb));
     StepCheck sc;
     const auto params = model.parameters();
     for (std::size_t t = 0; t < params.size(); ++t)
       merge(sc, check_step(*before_opt, t, w_prev[t].data(), params[t].grad->data(), params[t].value->size(),
                            lr, params[t].value->data()));
     const ErrorSummary w =
-        summarize_errors<T>(flatten(model.parameters()), flatten(ref_model.parameters()), ZeroMode::Value);
+        summarize_errors<T>(flatten(model.parameters()), to_float128(flatten(ref_model.parameters())), ZeroMode::Value);
     DriftPoint p;
     p.step = k + 1;
     p.lr = static_cast<double>(lr);
     p.loss = static_cast<double>(loss);
     p.loss_reference = static_cast<double>(ref_loss);
-    p.loss_rel_error = relative_error<T>(loss, ref_loss);
+    p.loss_rel_error = relative_error<T>(loss, to_float128(ref_loss));
     p.weight_max_rel_error = w.max_rel;
     p.weight_median_rel_error = w.median_rel;
     p.weight_max_ulp = w.max_ulp;
     p.weight_median_ulp = w.median_ulp;
     p.loss_bound_ratio =
-        bf.loss_bound > 0 ? static_cast<double>(abs(Reference(bf.loss) - exact_loss)) / bf.loss_bound : 0.0;
+        bf.loss_bound > 0 ? static_cast<double>(abs(R(bf.loss) - exact_loss)) / bf.loss_bound : 0.0;
     p.step_max_ratio = sc.max_ratio;
     p.step_median_ratio = sc.median_ratio;
     run.points.push_back(p);
   }
   return run;
+}
+
+}  // namespace
+
+template <class T>
+DriftRun replay_drift(const DriftCase& c) {
+  return oracle::with_reference([&]<class R>() { return replay_drift_in<T, R>(c); });
 }
 
 template DriftRun replay_drift<float>(const DriftCase&);
@@ -117,7 +128,7 @@ std::string drift_text(const DriftCase& c, const std::vector<DriftRun>& runs, st
   out << "model " << c.arch.to_string() << ", loss " << c.loss.to_string() << ", optimizer "
       << to_string(c.optimizer) << ", " << c.steps << " steps, " << c.samples << " samples, batch "
       << c.batch_size << ", seed " << c.seed << "\n";
-  out << "relative errors against the float128 replay (max and median over all weights);\n"
+  out << "relative errors against the reference replay (max and median over all weights);\n"
       << "loss/bnd: this step's loss error over its rigorous forward bound (<= 1 when correct);\n"
       << "step/bgt: the worst weight's step error over the per-step budget, from the same state (<= 1)\n\n";
   char line[256];
@@ -153,7 +164,7 @@ std::string drift_svg(const DriftCase& c, const std::vector<DriftRun>& runs) {
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h
     << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
        "fill=\"white\"/>\n";
-  s << "<text x=\"" << left << "\" y=\"22\" font-size=\"14\">Relative error against the float128 replay: "
+  s << "<text x=\"" << left << "\" y=\"22\" font-size=\"14\">Relative error against the reference replay: "
     << optimizer_name(c.optimizer) << ", lr " << format_real(base_lr(c.optimizer)) << ", " << c.steps
     << " steps</text>\n";
   for (int e = static_cast<int>(lo); e <= static_cast<int>(hi); e += 3) {

@@ -7,14 +7,15 @@
 
 #include "zerolr/reference/budget.h"
 #include "zerolr/reference/lift.h"
+#include "zerolr/reference/oracle.h"
 #include "zerolr/scalar/range_probe.h"
 #include "zerolr/scalar/reference.h"
 
 namespace zerolr {
 
-Vector<double> step_condition(const Optimizer<Reference>& before, std::size_t tensor,
-                              const Vector<Reference>& w, const Vector<Reference>& g, const Reference& lr) {
-  using R = Reference;
+template <class R>
+Vector<double> step_condition(const Optimizer<R>& before, std::size_t tensor, const Vector<R>& w,
+                              const Vector<R>& g, const R& lr) {
   const Index n = w.size();
   const R h = R(0x1p-40);
   // perturb: -1 none; 0 .. vectors-1 a state vector; then the scalar states.
@@ -50,9 +51,9 @@ Vector<double> step_condition(const Optimizer<Reference>& before, std::size_t te
   return cond;
 }
 
-Vector<double> coefficient_condition(const Optimizer<Reference>& before, std::size_t tensor,
-                                     const Vector<Reference>& w, const Vector<Reference>& g, const Reference& lr) {
-  using R = Reference;
+template <class R>
+Vector<double> coefficient_condition(const Optimizer<R>& before, std::size_t tensor, const Vector<R>& w,
+                                     const Vector<R>& g, const R& lr) {
   const Index n = w.size();
   constexpr double h = 0x1p-40;
   auto step = [&](const OptimizerSpec& spec) {
@@ -74,10 +75,12 @@ Vector<double> coefficient_condition(const Optimizer<Reference>& before, std::si
   return cond;
 }
 
-template <class T>
-StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_prev, const T* grad, Index n,
-                     T lr, const T* w_after) {
-  using R = Reference;
+namespace {
+
+// check_step in the reference scalar R (reference/oracle.h picks it).
+template <class T, class R>
+StepCheck check_step_in(const Optimizer<T>& before, std::size_t tensor, const T* w_prev, const T* grad, Index n,
+                        T lr, const T* w_after) {
   auto copy = before.clone();
   auto ref = lift<R>(*copy);
   auto abs_run = lift<R>(*copy);
@@ -135,8 +138,8 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
   abs_run->step_tensor(tensor, wa.data(), ga.data(), n, R(lr));
 
   // Does the exact step leave T's normal range anywhere?
-  const R t_max = R((std::numeric_limits<T>::max)());
-  const R t_min = R((std::numeric_limits<T>::min)());
+  const R t_max = oracle::constant<R>((std::numeric_limits<T>::max)());
+  const R t_min = oracle::constant<R>((std::numeric_limits<T>::min)());
   auto out_of_range = [&](const Vector<R>& v) {
     for (Index i = 0; i < v.size(); ++i) {
       const R a = abs(v(i));
@@ -252,6 +255,15 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
   return out;
 }
 
+}  // namespace
+
+template <class T>
+StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_prev, const T* grad, Index n,
+                     T lr, const T* w_after) {
+  return oracle::with_reference(
+      [&]<class R>() { return check_step_in<T, R>(before, tensor, w_prev, grad, n, lr, w_after); });
+}
+
 void merge(StepCheck& into, const StepCheck& other) {
   if (other.max_ratio > into.max_ratio || into.worst < 0) {
     into.max_ratio = other.max_ratio;
@@ -265,6 +277,15 @@ void merge(StepCheck& into, const StepCheck& other) {
   into.nonfinite_mismatches += other.nonfinite_mismatches;
   into.range_limited = into.range_limited || other.range_limited;
 }
+
+#define ZEROLR_INSTANTIATE_CONDITION(R)                                                                       \
+  template Vector<double> step_condition<R>(const Optimizer<R>&, std::size_t, const Vector<R>&, const Vector<R>&, \
+                                            const R&);                                                          \
+  template Vector<double> coefficient_condition<R>(const Optimizer<R>&, std::size_t, const Vector<R>&,          \
+                                                   const Vector<R>&, const R&);
+ZEROLR_INSTANTIATE_CONDITION(DoubleDouble)
+ZEROLR_INSTANTIATE_CONDITION(Float128)
+#undef ZEROLR_INSTANTIATE_CONDITION
 
 template StepCheck check_step<float>(const Optimizer<float>&, std::size_t, const float*, const float*, Index,
                                      float, const float*);

@@ -85,18 +85,21 @@ StepCheck check_step(const Optimizer<T>& before, std::size_t tensor, const T* w_
 
 /// The condition of one reference step: for each entry, sum over the step's inputs x (w, g
 /// and every state entry of the tensor) of |d w_new / d x| |x|, by forward differences with
-/// relative perturbations of 2^-40 in float128. `before` is not modified.
-Vector<double> step_condition(const Optimizer<Reference>& before, std::size_t tensor,
-                              const Vector<Reference>& w, const Vector<Reference>& g, const Reference& lr);
+/// relative perturbations of 2^-40 in the reference scalar R (DoubleDouble or Float128).
+/// `before` is not modified.
+template <class R>
+Vector<double> step_condition(const Optimizer<R>& before, std::size_t tensor, const Vector<R>& w,
+                              const Vector<R>& g, const R& lr);
 
 /// The condition of one reference step in its coefficients: for each entry, sum over the
 /// spec's real coefficients c other than lr of |d w_new / d c| |c|, by forward differences
-/// with relative perturbations of 2^-40 in float128 (coefficient_perturbations). The
+/// with relative perturbations of 2^-40 in R (coefficient_perturbations). The
 /// coefficients that rules compute from them (1 - beta^t, RAdam's rho_t, ...) are computed
 /// in double, and each rounding there is a relative error of at most u_double in one of
 /// them; budget::coefficient_term turns this condition into that error's bound.
-Vector<double> coefficient_condition(const Optimizer<Reference>& before, std::size_t tensor,
-                                     const Vector<Reference>& w, const Vector<Reference>& g, const Reference& lr);
+template <class R>
+Vector<double> coefficient_condition(const Optimizer<R>& before, std::size_t tensor, const Vector<R>& w,
+                                     const Vector<R>& g, const R& lr);
 
 /// Merges the checks of several tensors (max of max, max of medians).
 void merge(StepCheck& into, const StepCheck& other);

@@ -1,0 +1,352 @@
+#pragma once
+/// \file
+/// DoubleDouble: an unevaluated sum hi + lo of two doubles with |lo| <= ulp(hi)/2, about 106
+/// significant bits, with double's exponent range. It is the oracle's default reference
+/// scalar (zerolr::Reference, scalar/reference.h); float128 stays as the fallback for what
+/// double-double cannot represent. Why our own and not QD's dd_real, measured side by side:
+/// docs/notes/double-double-choice.md.
+///
+/// Arithmetic (u = 2^-53; bounds from Joldes, Muller & Popescu, "Tight and rigorous error
+/// bounds for basic building blocks of double-word arithmetic", ACM TOMS 44(2), 2017):
+///   a + b, a - b   AccurateDWPlusDW (Alg. 6)            relative error <= 3u^2 / (1 - 4u)
+///   a * b          DWTimesDW1 (Alg. 10: no FMA outside
+///                  the exact product, so every CPU gives the same bits)  relative error <= 7u^2
+///   a / b          DWDivDW2 (Alg. 17)                    relative error <= 15u^2 + 56u^3
+///   sqrt(a)        one Newton correction of sqrt(hi)     relative error <= 4u^2 (measured <= 1.1u^2)
+/// Every basic operation therefore errs by less than kOpError = 2^-101 relative (16u^2 =
+/// 2^-102 covers division's bound with room). The functions (exp, expm1, log, log1p, tanh,
+/// pow; lib/src/scalar/double_double.cpp) are documented there; each errs by less than
+/// kFunctionError = 2^-100 relative (pow: times 1 + |b log a|), measured against float128
+/// and MPFR in tests/scalar/double_double_test.cpp.
+///
+/// Those bounds hold while every value stays in the safe range: zero, or a magnitude in
+/// [kSafeMin, kSafeMax] = [2^-968, 2^995]. Below kSafeMin the low word would lose bits to
+/// double's subnormals (an exact product error term needs 106 bits of exponent room); above
+/// kSafeMax the error-free product (Dekker's split scales by 2^27 + 1) and the reference's
+/// 1e200 * 1e200 would overflow. Every operation checks its result, and a result outside
+/// the safe range, or one that is not finite, counts one range exit on this thread
+/// (dd_range_exits()): the oracle then replays the case in float128 (reference/oracle.h).
+/// Non-finite values count too because double-double's inf - inf inside its error-free
+/// transformations turns an infinite result into NaN, where float128 keeps IEEE semantics.
+///
+/// Signed zeros follow IEEE: a zero result has the sign a double operation on the high words
+/// would give (-0 * 1 = -0, -0 + -0 = -0, x - x = +0). Conversions from float, double, long
+/// double (64-bit significand) and integers up to 64 bits are exact; conversion to double
+/// and to float is correctly rounded (to float without double rounding).
+///
+/// The products are exact with or without hardware FMA: two_prod uses an FMA instruction when
+/// the translation unit is compiled for one (__FMA__), and Dekker's exact split otherwise,
+/// and both give the same two doubles. So results do not depend on the instruction set.
+
+#include <Eigen/Core>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+namespace zerolr {
+
+namespace dd {
+
+inline constexpr double kSafeMin = 0x1p-968;
+inline constexpr double kSafeMax = 0x1p995;
+/// Relative error bound of one basic operation (+, -, *, /, sqrt) in the safe range.
+inline constexpr double kOpError = 0x1p-101;
+/// Relative error bound of exp, expm1, log, log1p, tanh in the safe range (pow: times
+/// 1 + |b log a|).
+inline constexpr double kFunctionError = 0x1p-100;
+
+/// Range exits counted on this thread (see the file comment). Initial-exec TLS: one load from
+/// the thread pointer, no call, in the hot path.
+inline thread_local constinit std::uint64_t range_exit_count __attribute__((tls_model("initial-exec"))) = 0;
+
+/// s + e = a + b exactly, |e| <= ulp(s)/2.
+inline void two_sum(double a, double b, double& s, double& e) {
+  s = a + b;
+  const double bb = s - a;
+  e = (a - (s - bb)) + (b - bb);
+}
+/// The same when |a| >= |b| (or a == 0).
+inline void fast_two_sum(double a, double b, double& s, double& e) {
+  s = a + b;
+  e = b - (s - a);
+}
+/// p + e = a * b exactly (no overflow, |p| >= 2^-969 or p == 0).
+inline void two_prod(double a, double b, double& p, double& e) {
+  p = a * b;
+#if defined(__FMA__)
+  e = __builtin_fma(a, b, -p);
+#else
+  // Dekker's split: a = ah + al with 26-bit halves; exact for |a| < 2^996.
+  constexpr double kSplit = 134217729.0;  // 2^27 + 1
+  const double ta = kSplit * a, ah = ta - (ta - a), al = a - ah;
+  const double tb = kSplit * b, bh = tb - (tb - b), bl = b - bh;
+  e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+#endif
+}
+
+inline void note_range(double hi) {
+  const double a = std::fabs(hi);
+  if (!(a <= kSafeMax) || (a < kSafeMin && a != 0)) ++range_exit_count;
+}
+
+}  // namespace dd
+
+/// Range exits counted on this thread so far.
+inline std::uint64_t dd_range_exits() { return dd::range_exit_count; }
+
+class DoubleDouble {
+ public:
+  constexpr DoubleDouble() = default;
+  /// Exact from float, double, long double (in double's range) and integers.
+  template <class U, class = std::enable_if_t<std::is_arithmetic_v<U>>>
+  DoubleDouble(U v) {  // NOLINT: implicit, like the built-in types
+    if constexpr (std::is_same_v<U, long double>) {
+      hi_ = static_cast<double>(v);
+      lo_ = std::isfinite(hi_) ? static_cast<double>(v - static_cast<long double>(hi_)) : 0.0;
+    } else if constexpr (std::is_integral_v<U> && sizeof(U) >= 8) {
+      const long double w = static_cast<long double>(v);  // exact: 64-bit significand
+      hi_ = static_cast<double>(w);
+      lo_ = static_cast<double>(w - static_cast<long double>(hi_));
+    } else {
+      hi_ = static_cast<double>(v);
+      lo_ = 0;
+    }
+    dd::note_range(hi_);
+  }
+  /// hi + lo, normalised. requires nothing; counts a range exit as every operation does.
+  static DoubleDouble from_sum(double a, double b) {
+    DoubleDouble r;
+    dd::two_sum(a, b, r.hi_, r.lo_);
+    if (r.hi_ == 0) r.hi_ = a + b, r.lo_ = 0;
+    dd::note_range(r.hi_);
+    return r;
+  }
+
+  double hi() const { return hi_; }
+  double lo() const { return lo_; }
+
+  /// Correctly rounded: hi is hi + lo rounded to nearest for a normalised pair.
+  explicit operator double() const { return hi_; }
+  /// Correctly rounded, without double rounding: hi rounds to float correctly unless it lies
+  /// exactly halfway between two floats, and then lo decides.
+  explicit operator float() const {
+    const float f = static_cast<float>(hi_);
+    if (lo_ == 0 || !std::isfinite(f)) return f;
+    const double back = static_cast<double>(f);
+    const double other = static_cast<double>(hi_ > back ? std::nextafter(f, INFINITY) : std::nextafter(f, -INFINITY));
+    if (back != hi_ && hi_ - back == other - hi_) {  // hi is a tie; the exact value is not
+      const bool toward_other = (other > back) == (lo_ > 0);
+      return toward_other ? static_cast<float>(other) : f;
+    }
+    return f;
+  }
+  explicit operator long double() const { return static_cast<long double>(hi_) + static_cast<long double>(lo_); }
+  template <class I, class = std::enable_if_t<std::is_integral_v<I>>>
+  explicit operator I() const {
+    return static_cast<I>(static_cast<long double>(*this));
+  }
+
+  DoubleDouble& operator+=(const DoubleDouble& o) { return *this = *this + o; }
+  DoubleDouble& operator-=(const DoubleDouble& o) { return *this = *this - o; }
+  DoubleDouble& operator*=(const DoubleDouble& o) { return *this = *this * o; }
+  DoubleDouble& operator/=(const DoubleDouble& o) { return *this = *this / o; }
+
+  friend DoubleDouble operator-(const DoubleDouble& a) { return raw(-a.hi_, -a.lo_); }
+  friend DoubleDouble operator+(const DoubleDouble& a) { return a; }
+
+  /// AccurateDWPlusDW.
+  friend DoubleDouble operator+(const DoubleDouble& a, const DoubleDouble& b) {
+    double s, e, t, f;
+    dd::two_sum(a.hi_, b.hi_, s, e);
+    dd::two_sum(a.lo_, b.lo_, t, f);
+    e += t;
+    dd::fast_two_sum(s, e, s, e);
+    e += f;
+    double hi, lo;
+    dd::fast_two_sum(s, e, hi, lo);
+    if (hi == 0) return checked(a.hi_ + b.hi_, 0.0);  // IEEE's sign of an exact zero sum
+    return checked(hi, lo);
+  }
+  friend DoubleDouble operator-(const DoubleDouble& a, const DoubleDouble& b) { return a + (-b); }
+
+  /// DWTimesDW1: the high product exact, the cross terms rounded and summed.
+  friend DoubleDouble operator*(const DoubleDouble& a, const DoubleDouble& b) {
+    double p, e;
+    dd::two_prod(a.hi_, b.hi_, p, e);
+    const double t = a.hi_ * b.lo_ + a.lo_ * b.hi_;
+    e += t;
+    double hi, lo;
+    dd::fast_two_sum(p, e, hi, lo);
+    if (hi == 0) {  // p carries IEEE's sign of the zero product
+      if (a.hi_ != 0 && b.hi_ != 0) ++dd::range_exit_count;  // underflow to zero
+      return raw(p, 0.0);
+    }
+    return checked(hi, lo);
+  }
+
+  /// DWDivDW2.
+  friend DoubleDouble operator/(const DoubleDouble& a, const DoubleDouble& b) {
+    const double th = a.hi_ / b.hi_;
+    if (!std::isfinite(th) || th == 0) {
+      if (th == 0 && a.hi_ != 0) ++dd::range_exit_count;  // underflow to zero
+      return checked(th, 0.0);
+    }
+    // r = b * th (DWTimesFP, exact product of the high words)
+    double rh, rl;
+    dd::two_prod(b.hi_, th, rh, rl);
+    rl += b.lo_ * th;
+    dd::fast_two_sum(rh, rl, rh, rl);
+    const double pi_h = a.hi_ - rh;  // exact (Sterbenz)
+    const double delta_l = a.lo_ - rl;
+    const double delta = pi_h + delta_l;
+    const double tl = delta / b.hi_;
+    double hi, lo;
+    dd::fast_two_sum(th, tl, hi, lo);
+    return checked(hi, lo);
+  }
+
+  friend DoubleDouble sqrt(const DoubleDouble& a) {
+    if (!(a.hi_ > 0)) return checked(std::sqrt(a.hi_), 0.0);  // +-0, negative (NaN), NaN
+    const double s = std::sqrt(a.hi_);
+    if (!std::isfinite(s)) return checked(s, 0.0);
+    double p, e;
+    dd::two_prod(s, s, p, e);
+    // a - s^2 = (a.hi - p) - e + a.lo; a.hi - p is exact (p is within an ulp of a.hi).
+    const double r = ((a.hi_ - p) - e + a.lo_) / (2 * s);
+    double hi, lo;
+    dd::fast_two_sum(s, r, hi, lo);
+    return checked(hi, lo);
+  }
+
+  friend DoubleDouble abs(const DoubleDouble& a) { return std::signbit(a.hi_) ? -a : a; }
+  friend DoubleDouble fabs(const DoubleDouble& a) { return abs(a); }
+  friend bool isnan(const DoubleDouble& a) { return std::isnan(a.hi_) || std::isnan(a.lo_); }
+  friend bool isinf(const DoubleDouble& a) { return std::isinf(a.hi_); }
+  friend bool isfinite(const DoubleDouble& a) { return std::isfinite(a.hi_) && std::isfinite(a.lo_); }
+  friend bool signbit(const DoubleDouble& a) { return std::signbit(a.hi_); }
+  /// x * 2^e, exact unless the result leaves the safe range.
+  friend DoubleDouble ldexp(const DoubleDouble& a, int e) { return checked(std::ldexp(a.hi_, e), std::ldexp(a.lo_, e)); }
+  friend DoubleDouble floor(const DoubleDouble& a) {
+    const double h = std::floor(a.hi_);
+    if (h != a.hi_) return raw(h, 0.0);
+    return from_sum(h, std::floor(a.lo_));
+  }
+  friend DoubleDouble ceil(const DoubleDouble& a) { return -floor(-a); }
+
+  // Functions, in lib/src/scalar/double_double.cpp.
+  friend DoubleDouble exp(const DoubleDouble& a);
+  friend DoubleDouble expm1(const DoubleDouble& a);
+  friend DoubleDouble log(const DoubleDouble& a);
+  friend DoubleDouble log1p(const DoubleDouble& a);
+  friend DoubleDouble tanh(const DoubleDouble& a);
+  friend DoubleDouble pow(const DoubleDouble& a, const DoubleDouble& b);
+
+  friend bool operator==(const DoubleDouble& a, const DoubleDouble& b) { return a.hi_ == b.hi_ && a.lo_ == b.lo_; }
+  friend bool operator!=(const DoubleDouble& a, const DoubleDouble& b) { return !(a == b); }
+  friend bool operator<(const DoubleDouble& a, const DoubleDouble& b) {
+    return a.hi_ < b.hi_ || (a.hi_ == b.hi_ && a.lo_ < b.lo_);
+  }
+  friend bool operator>(const DoubleDouble& a, const DoubleDouble& b) { return b < a; }
+  friend bool operator<=(const DoubleDouble& a, const DoubleDouble& b) {
+    return a.hi_ < b.hi_ || (a.hi_ == b.hi_ && a.lo_ <= b.lo_);
+  }
+  friend bool operator>=(const DoubleDouble& a, const DoubleDouble& b) { return b <= a; }
+
+  /// A pair taken as is (already normalised), without a range check.
+  static constexpr DoubleDouble raw(double hi, double lo) {
+    DoubleDouble r;
+    r.hi_ = hi;
+    r.lo_ = lo;
+    return r;
+  }
+  /// A normalised pair, range-checked.
+  static DoubleDouble checked(double hi, double lo) {
+    dd::note_range(hi);
+    return raw(hi, lo);
+  }
+
+ private:
+  double hi_ = 0;
+  double lo_ = 0;
+};
+
+}  // namespace zerolr
+
+namespace std {
+
+template <>
+class numeric_limits<zerolr::DoubleDouble> {
+  using R = zerolr::DoubleDouble;
+
+ public:
+  static constexpr bool is_specialized = true;
+  static constexpr bool is_signed = true;
+  static constexpr bool is_integer = false;
+  static constexpr bool is_exact = false;
+  static constexpr bool has_infinity = true;
+  static constexpr bool has_quiet_NaN = true;
+  static constexpr bool has_signaling_NaN = false;
+  static constexpr int radix = 2;
+  static constexpr int digits = 106;
+  static constexpr int digits10 = 31;
+  static constexpr int max_digits10 = 33;
+  static constexpr int min_exponent = -967;
+  static constexpr int max_exponent = 996;
+  /// The relative spacing that every operation resolves: 2^-104 (4u^2).
+  static constexpr R epsilon() { return R::raw(0x1p-104, 0); }
+  static constexpr R round_error() { return R::raw(0.5, 0); }
+  /// The safe range's ends (the double-double file comment): smaller or larger magnitudes
+  /// exist as values but count as range exits.
+  static constexpr R min() { return R::raw(zerolr::dd::kSafeMin, 0); }
+  static constexpr R max() { return R::raw(zerolr::dd::kSafeMax, 0); }
+  static constexpr R lowest() { return R::raw(-zerolr::dd::kSafeMax, 0); }
+  static constexpr R denorm_min() { return R::raw(zerolr::dd::kSafeMin, 0); }
+  static constexpr R infinity() { return R::raw(__builtin_inf(), 0); }
+  static constexpr R quiet_NaN() { return R::raw(__builtin_nan(""), 0); }
+};
+
+}  // namespace std
+
+namespace zerolr {
+
+/// Eigen's traits for a reference scalar R (double-double here, float128 in
+/// scalar/reference.h), from std::numeric_limits<R>, on GenericNumTraits rather than Boost's
+/// boost/multiprecision/eigen.hpp, whose 1.74 version breaks blueNorm() and returns a
+/// positive lowest().
+template <class R, int kAddCost, int kMulCost>
+struct ReferenceNumTraits : Eigen::GenericNumTraits<R> {
+  typedef R Real;
+  typedef R NonInteger;
+  typedef R Literal;
+  typedef R Nested;
+  enum {
+    IsComplex = 0,
+    IsInteger = 0,
+    IsSigned = 1,
+    RequireInitialization = 1,
+    ReadCost = 1,
+    AddCost = kAddCost,
+    MulCost = kMulCost
+  };
+  static inline R epsilon() { return std::numeric_limits<R>::epsilon(); }
+  /// epsilon^0.9, as Eigen's own types have it.
+  static inline R dummy_precision() {
+    return R(std::exp2(0.9 * std::log2(static_cast<double>(std::numeric_limits<R>::epsilon()))));
+  }
+  static inline R highest() { return (std::numeric_limits<R>::max)(); }
+  static inline R lowest() { return -(std::numeric_limits<R>::max)(); }
+  static inline R infinity() { return std::numeric_limits<R>::infinity(); }
+  static inline R quiet_NaN() { return std::numeric_limits<R>::quiet_NaN(); }
+  static inline int digits10() { return std::numeric_limits<R>::digits10; }
+  static inline int digits() { return std::numeric_limits<R>::digits; }
+};
+
+}  // namespace zerolr
+
+namespace Eigen {
+
+template <>
+struct NumTraits<zerolr::DoubleDouble> : zerolr::ReferenceNumTraits<zerolr::DoubleDouble, 20, 10> {};
+
+}  // namespace Eigen

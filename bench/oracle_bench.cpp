@@ -1,9 +1,16 @@
 // The oracle's overhead: one training step (forward, loss, backward, Adam) of the same MLP of
-// about 10^4 parameters in double and in the reference type. Run both in one process and
-// compare: BM_OracleStep/double vs BM_OracleStep/reference (ratio = reference / double).
+// about 10^4 parameters in double and in both reference types. Run them in one process and
+// compare: BM_OracleStep/double_double (the default reference) and BM_OracleStep/float128 (its
+// fallback) against BM_OracleStep/double; the ratio counters say it directly.
+// BM_OracleFallbacks: on the audit's generated cases (every rule, 200 cases each), how many of
+// the oracle's runs fell back from double-double to float128.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
+
+#include "zerolr/audit/audit.h"
 #include "zerolr/reference/lift.h"
+#include "zerolr/reference/oracle.h"
 #include "zerolr/scalar/reference.h"
 #include "zerolr/train/trainer.h"
 
@@ -33,15 +40,61 @@ void BM_OracleStep_double(benchmark::State& state) {
   run_steps(state, model, data);
 }
 
+// The double step's time, measured once per process, for the ratio counters.
+double double_step_seconds() {
+  static const double seconds = [] {
+    Sequential<double> model(Architecture::parse(kArch), 1);
+    const auto data = regression_toy<double>(kBatch, 32, 2);
+    auto opt = make_optimizer<double>(parse_optimizer_spec("adam(lr=1e-3)"));
+    TrainOptions options;
+    options.batch_size = kBatch;
+    Trainer<double> trainer(model, LossSpec::parse("mse"), *opt, options);
+    for (int i = 0; i < 50; ++i) trainer.step(data.x, data.y, 1e-3);  // warm
+    double best = 1e9;
+    for (int rep = 0; rep < 5; ++rep) {
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; i < 200; ++i) benchmark::DoNotOptimize(trainer.step(data.x, data.y, 1e-3));
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 200);
+    }
+    return best;
+  }();
+  return seconds;
+}
+
 template <class R>
 void BM_OracleStep_lifted(benchmark::State& state) {
   Sequential<double> model(Architecture::parse(kArch), 1);
   auto lifted = lift<R>(model);
   const auto data = lift<R>(regression_toy<double>(kBatch, 32, 2));
   const std::uint64_t exits = dd_range_exits();
+  const double double_step = double_step_seconds();
+  const auto start = std::chrono::steady_clock::now();
   run_steps(state, lifted, data);
+  const double per_step =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / static_cast<double>(state.iterations());
+  // Times the best double step of this process (BM_OracleStep/double's own figure is the
+  // side-by-side check of it).
+  state.counters["x_double"] = per_step / double_step;
   // Steps that left double-double's safe range (each would replay in float128): none here.
   state.counters["range_exits"] = static_cast<double>(dd_range_exits() - exits);
+}
+
+void BM_OracleFallbacks(benchmark::State& state) {
+  double runs = 0, fallbacks = 0;
+  for (auto _ : state) {
+    const oracle::Counts before = oracle::counts();
+    for (const std::string& spec : optimizer_defaults()) {
+      AuditOptions o;
+      o.cases = 200;
+      o.seed = 1;
+      o.isolate = false;
+      benchmark::DoNotOptimize(run_audit(builtin_target(parse_optimizer_spec(spec)), o));
+    }
+    runs += static_cast<double>(oracle::counts().runs - before.runs);
+    fallbacks += static_cast<double>(oracle::counts().fallbacks - before.fallbacks);
+  }
+  state.counters["oracle_runs"] = runs / static_cast<double>(state.iterations());
+  state.counters["fallback_fraction"] = runs > 0 ? fallbacks / runs : 0.0;
 }
 
 }  // namespace
@@ -49,3 +102,4 @@ void BM_OracleStep_lifted(benchmark::State& state) {
 BENCHMARK(BM_OracleStep_double)->Name("BM_OracleStep/double")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_OracleStep_lifted<DoubleDouble>)->Name("BM_OracleStep/double_double")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_OracleStep_lifted<Float128>)->Name("BM_OracleStep/float128")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_OracleFallbacks)->Name("BM_OracleFallbacks/audit_cases")->Unit(benchmark::kMillisecond)->Iterations(1);

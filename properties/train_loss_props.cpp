@@ -52,6 +52,7 @@ RC_GTEST_PROP(Oracle, DoubleDoubleGivesFloat128sVerdicts, ()) {
   CaseOptions o;
   o.max_train = 16;
   const zerolr::Case c = *rc::gen::oneOf(genCase(o), genFrozenCase(o), zerolr::gen::genNonFiniteCase(o));
+  const zerolr::oracle::Counts before = zerolr::oracle::counts();
   for (const char* name : {"drift", "state_advances", "non_finite", "continuity", "train_loss_order"}) {
     const zerolr::Verdict dd = zerolr::run_property(name, c);
     zerolr::Verdict q;
@@ -65,4 +66,8 @@ RC_GTEST_PROP(Oracle, DoubleDoubleGivesFloat128sVerdicts, ()) {
               decision(dd) + " " + dd.first_violation() + "\n  float128:      " + decision(q) + " " +
               q.first_violation() + "\n  token: " + zerolr::to_token(c));
   }
+  // Coverage: how often a case needed float128 (counted before the float128-only runs).
+  const zerolr::oracle::Counts after = zerolr::oracle::counts();
+  const auto runs = after.runs - before.runs, fallbacks = after.fallbacks - before.fallbacks;
+  RC_TAG(runs == 0 ? "no oracle run" : fallbacks == 0 ? "double-double only" : "some runs fell back to float128");
 }

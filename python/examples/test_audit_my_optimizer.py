@@ -16,6 +16,6 @@ HERE = Path(__file__).resolve().parent
 def test_hand_sgd_is_sgd_and_freezes_at_lr_zero():
     # my_optim.py sits next to this file; the worker imports it from python_path. The claims
     # say which of zerolr's rules HandSGD implements, so its trajectories are compared with
-    # the float128 reference of SGD as well as checked at lr = 0.
+    # the exact reference of SGD as well as checked at lr = 0.
     report = zerolr.audit("my_optim.HandSGD(lr=0.01)", claims="sgd(lr=0.01)", python_path=[HERE])
     assert report.passed, "\n".join(f"{f['property']}: {f['message']}" for f in report.violations)

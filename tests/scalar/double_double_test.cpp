@@ -193,13 +193,40 @@ TEST(DoubleDouble, LeavingTheSafeRangeCountsARangeExit) {
   EXPECT_GT(exits([] { (void)(DD(1e-200) * DD(1e-200)); }), 0u);          // underflow
   EXPECT_GT(exits([] { (void)(DD(0x1p-500) * DD(0x1p-480)); }), 0u);      // normal double, but lo would be subnormal
   EXPECT_GT(exits([] { (void)DD(0x1p-1070); }), 0u);                      // a subnormal input
-  EXPECT_GT(exits([] { (void)(DD(INFINITY) + DD(1)); }), 0u);            // non-finite
-  EXPECT_GT(exits([] { (void)(DD(0) / DD(0)); }), 0u);
   EXPECT_GT(exits([] { (void)exp(DD(800)); }), 0u);
   EXPECT_GT(exits([] { (void)exp(DD(-800)); }), 0u);
   EXPECT_GT(exits([] { (void)exp(DD(-700)); }), 0u);  // 1e-304: below 2^-968
-  EXPECT_GT(exits([] { (void)log(DD(0)); }), 0u);
-  EXPECT_GT(exits([] { (void)DD(0x1p2000L); }), 0u);
+  EXPECT_GT(exits([] { (void)(DD(1e300) * DD(1e10)); }), 0u);  // overflow to inf from finite operands
+  EXPECT_GT(exits([] { (void)(DD(1e-300) / DD(1e300)); }), 0u);  // underflow to zero
+  EXPECT_GT(exits([] { (void)DD(0x1p2000L); }), 0u);  // a long double double-double cannot hold
+}
+
+// Non-finite operands get IEEE's answers, as float128 gives them, and need no float128.
+TEST(DoubleDouble, NonFiniteValuesFollowIeeeWithoutARangeExit) {
+  const std::uint64_t before = dd_range_exits();
+  const DD inf(INFINITY), nan(std::nan(""));
+  EXPECT_EQ(inf + DD(1), inf);  // the error-free transformations alone would give NaN
+  EXPECT_EQ(DD(1) - inf, -inf);
+  EXPECT_EQ(inf * DD(2), inf);
+  EXPECT_TRUE(isnan(inf * DD(0)));
+  EXPECT_TRUE(isnan(inf - inf));
+  EXPECT_EQ(DD(1) / DD(0), inf);
+  EXPECT_EQ(DD(-1) / DD(0.0), -inf);
+  EXPECT_TRUE(isnan(DD(0) / DD(0)));
+  EXPECT_EQ(DD(1) / inf, DD(0));
+  EXPECT_TRUE(isnan(nan + DD(1)));
+  EXPECT_TRUE(isnan(sqrt(DD(-1))));
+  EXPECT_EQ(sqrt(inf), inf);
+  EXPECT_EQ(exp(inf), inf);
+  EXPECT_EQ(exp(-inf), DD(0));
+  EXPECT_EQ(expm1(-inf), DD(-1));
+  EXPECT_EQ(log(DD(0)), -inf);
+  EXPECT_TRUE(isnan(log(DD(-1))));
+  EXPECT_EQ(log1p(DD(-1)), -inf);
+  EXPECT_EQ(tanh(inf), DD(1));
+  EXPECT_EQ(tanh(-inf), DD(-1));
+  EXPECT_TRUE(isnan(tanh(nan)));
+  EXPECT_EQ(dd_range_exits(), before);
 }
 
 }  // namespace

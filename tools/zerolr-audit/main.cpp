@@ -1,5 +1,5 @@
 // zerolr-audit: audit an optimizer implementation, built in or a plug-in, against the
-// properties of lr = 0 and the float128 reference of the rule it claims.
+// properties of lr = 0 and the exact reference of the rule it claims.
 //
 //   zerolr-audit (--plugin PATH.so | --optimizer SPEC | --optimizer all | --worker 'COMMAND' |
 //                 --python 'module.Class(kwargs)' [--python-path DIR]... [--claims SPEC|none])
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   bool list = false;
   CLI::App app{
       "Audit an optimizer implementation: what lr = 0 must leave unchanged, and agreement with the "
-      "float128 reference of the rule it claims."};
+      "exact reference (double-double, float128 where its range ends) of the rule it claims."};
   auto* p_opt = app.add_option("--plugin", plugin, "a plug-in shared library (zerolr/plugin.h)");
   auto* o_opt = app.add_option("--optimizer", optimizer, "a built-in optimizer spec, or 'all'");
   auto* w_opt = app.add_option(

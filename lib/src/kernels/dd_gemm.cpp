@@ -141,7 +141,9 @@ void gemm_dd(Index m, Index n, Index k, const DoubleDouble* a, Index lda, bool t
   const bool in_range = operands_in_range(m, n, k, a, lda, trans_a, b, ldb, trans_b);
   const std::uint64_t exits = dd::range_exit_count;
 #ifdef ZEROLR_HAVE_DD_AVX2
-  if (active_isa() != Isa::Generic && k > 0) {
+  // Out of range, the loop's IEEE handling of non-finite operands decides: the vector
+  // versions only run where no operand or result can be non-finite.
+  if (in_range && active_isa() != Isa::Generic && k > 0) {
 #ifdef ZEROLR_HAVE_DD_AVX512
     if (active_isa() == Isa::Avx512)
       avx512::gemm_dd_vec(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc);

@@ -19,7 +19,7 @@
 ///   class `rule`: the rule's own behaviour, reported with its counterexample, not a
 ///   violation. Without claims the same movement is a violation;
 /// - agreement: with claims, the trajectory stays within the trajectory budget of the
-///   float128 reference of the claimed rule on the same inputs (violation otherwise); the
+///   exact reference of the claimed rule on the same inputs (violation otherwise); the
 ///   budget grows with zerolr's own error on the case, so a case that is hard for the working
 ///   precision (overflow of g*g in float, say) is not blamed on the implementation;
 /// - warmup: the same agreement after a zero warm-up: state must advance at lr = 0 exactly as

@@ -86,14 +86,14 @@ Verdict prop_test_loss_tracks_buffers(const Case& c, const Factories& f = Factor
 ///    every epoch's training loss differs from epoch 1's by at most the sum of their rigorous
 ///    error bounds (per-batch bounded_forward loss bounds weighted by n_b/N, plus
 ///    gamma_{B+1} sum n_b|L_b|/N and (B+2) denorm_min for the weighted mean over B batches,
-///    batches in the trainer's own order), and the float128 replay's epoch losses agree with
+///    batches in the trainer's own order), and the reference replay's epoch losses agree with
 ///    epoch 1's to within max(2^-100 relative, the working bounds scaled by 2^-113/u).
 ///    Otherwise not applicable.
 Verdict prop_train_loss_order(const Case& c, const Factories& f = Factories::library());
 
 /// 4. Drift: for a case of at most 64 steps whose gradients are all finite (any lrs), at
 ///    every step, in the trainer's batch order and lr, (a) the batch loss is within its
-///    bounded_forward bound of the float128 loss of the same weights and batch, and (b) every
+///    bounded_forward bound of the reference loss of the same weights and batch, and (b) every
 ///    tensor's update is within check_step's budget against the reference step from the
 ///    same state; range-limited steps are tagged "range-limited" and not judged.
 ///    Not applicable above 64 steps or with a non-finite gradient.
@@ -185,7 +185,7 @@ struct VectorSubject {
 /// same registry as the model properties (audit.h explains each): freeze, non_finite,
 /// signed_zero, refusal, exception, rule_hazard, agreement (for agreement and warmup cases;
 /// the verdict's property is the case's check) and failure (crashes and hangs, reported under
-/// the case's check). The claimed rule's reference run on the case's inputs (float128, with
+/// the case's check). The claimed rule's reference run on the case's inputs (double-double or float128, with
 /// the trajectory budget of reference/budget.h) is computed once and shared.
 /// requires: vc.validate() passes; tr holds at most one record per step.
 std::vector<Verdict> judge_vector_case(const VectorCase& vc, const Trajectory& tr,

@@ -37,10 +37,12 @@ namespace zerolr::oracle {
 /// reference errs by at most kUnit relative, any function (exp, log, tanh, ...) by 2 kUnit.
 inline constexpr double kUnit = 0x1p-101;
 
-/// How many runs were made and how many fell back to float128, on this thread.
+/// On this thread: runs that started in double-double, how many of those fell back to
+/// float128, and runs made in float128 only (ZEROLR_ORACLE=float128, ScopedFloat128).
 struct Counts {
   std::uint64_t runs = 0;
   std::uint64_t fallbacks = 0;
+  std::uint64_t float128_only = 0;
 };
 Counts& counts();
 
@@ -67,12 +69,14 @@ class ScopedFloat128 {
 /// f must compute from its captures without side effects it cannot repeat.
 template <class F>
 auto with_reference(F&& f) {
-  ++counts().runs;
-  if (!float128_only()) {
-    const std::uint64_t before = dd_range_exits();
-    auto result = f.template operator()<DoubleDouble>();
-    if (dd_range_exits() == before) return result;
+  if (float128_only()) {
+    ++counts().float128_only;
+    return f.template operator()<Float128>();
   }
+  ++counts().runs;
+  const std::uint64_t before = dd_range_exits();
+  auto result = f.template operator()<DoubleDouble>();
+  if (dd_range_exits() == before) return result;
   ++counts().fallbacks;
   return f.template operator()<Float128>();
 }

@@ -9,6 +9,8 @@
 /// Arithmetic (u = 2^-53; bounds from Joldes, Muller & Popescu, "Tight and rigorous error
 /// bounds for basic building blocks of double-word arithmetic", ACM TOMS 44(2), 2017):
 ///   a + b, a - b   AccurateDWPlusDW (Alg. 6)            relative error <= 3u^2 / (1 - 4u)
+///   a + double     DWPlusFP (Alg. 4)                    relative error <= 2u^2
+///   a * double     DWTimesFP (exact high product)       relative error <= 2u^2
 ///   a * b          DWTimesDW1 (Alg. 10: no FMA outside
 ///                  the exact product, so every CPU gives the same bits)  relative error <= 7u^2
 ///   a / b          DWDivDW2 (Alg. 17)                    relative error <= 15u^2 + 56u^3
@@ -23,12 +25,16 @@
 /// [kSafeMin, kSafeMax] = [2^-968, 2^995]. Below kSafeMin the low word would lose bits to
 /// double's subnormals (an exact product error term needs 106 bits of exponent room); above
 /// kSafeMax the error-free product (Dekker's split scales by 2^27 + 1) and the reference's
-/// 1e200 * 1e200 would overflow. Every operation checks its result, and a result outside
-/// the safe range, or one that is not finite, counts one range exit on this thread
-/// (dd_range_exits()): the oracle then replays the case in float128 (reference/oracle.h).
-/// Non-finite values count too because double-double's inf - inf inside its error-free
-/// transformations turns an infinite result into NaN, where float128 keeps IEEE semantics.
+/// 1e200 * 1e200 would overflow. An operation on finite operands whose result leaves the safe
+/// range (or underflows to zero, or overflows) counts one range exit on this thread
+/// (dd_range_exits()), and so does a converted input that is finite and outside it: the
+/// oracle then replays the case in float128 (reference/oracle.h).
 ///
+/// Non-finite values follow IEEE, as float128 does: an operation with an infinite or NaN
+/// operand returns the double operation's answer on the high words (inf + 1 = inf, inf * 0 =
+/// NaN; the error-free transformations alone would turn inf into NaN), and so do x/0 and
+/// sqrt of a negative. These count no range exit: float128 gives the same answer.
+
 /// Signed zeros follow IEEE: a zero result has the sign a double operation on the high words
 /// would give (-0 * 1 = -0, -0 + -0 = -0, x - x = +0). Conversions from float, double, long
 /// double (64-bit significand) and integers up to 64 bits are exact; conversion to double
@@ -39,6 +45,7 @@
 /// and both give the same two doubles. So results do not depend on the instruction set.
 
 #include <Eigen/Core>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -89,6 +96,15 @@ inline void note_range(double hi) {
   const double a = std::fabs(hi);
   if (!(a <= kSafeMax) || (a < kSafeMin && a != 0)) ++range_exit_count;
 }
+/// A converted input: a finite value outside the safe range counts (operations on it, such as
+/// sqrt of a subnormal, would lose bits without leaving the range); NaN and infinity count
+/// only once an operation computes with them (a NaN gradient that a forward pass never reads
+/// needs no float128).
+inline void note_input(double hi) {
+  const double a = std::fabs(hi);
+  if (a > kSafeMax && a <= 0x1.fffffffffffffp1023) ++range_exit_count;
+  if (a < kSafeMin && a != 0) ++range_exit_count;
+}
 
 }  // namespace dd
 
@@ -104,6 +120,9 @@ class DoubleDouble {
     if constexpr (std::is_same_v<U, long double>) {
       hi_ = static_cast<double>(v);
       lo_ = std::isfinite(hi_) ? static_cast<double>(v - static_cast<long double>(hi_)) : 0.0;
+      // A long double that double-double cannot hold (1e400 becoming inf, bits lost to
+      // subnormals) counts, whatever happens to it next.
+      if (std::isfinite(v) && (!std::isfinite(hi_) || static_cast<long double>(hi_) + lo_ != v)) ++dd::range_exit_count;
     } else if constexpr (std::is_integral_v<U> && sizeof(U) >= 8) {
       const long double w = static_cast<long double>(v);  // exact: 64-bit significand
       hi_ = static_cast<double>(w);
@@ -112,7 +131,7 @@ class DoubleDouble {
       hi_ = static_cast<double>(v);
       lo_ = 0;
     }
-    dd::note_range(hi_);
+    dd::note_input(hi_);
   }
   /// hi + lo, normalised. requires nothing; counts a range exit as every operation does.
   static DoubleDouble from_sum(double a, double b) {
@@ -165,10 +184,49 @@ class DoubleDouble {
     e += f;
     double hi, lo;
     dd::fast_two_sum(s, e, hi, lo);
-    if (hi == 0) return checked(a.hi_ + b.hi_, 0.0);  // IEEE's sign of an exact zero sum
-    return checked(hi, lo);
+    if (hi == 0) return raw(a.hi_ + b.hi_, 0.0);  // IEEE's sign of an exact zero sum
+    return result(hi, lo, a.hi_ + b.hi_, a.hi_, b.hi_);
   }
   friend DoubleDouble operator-(const DoubleDouble& a, const DoubleDouble& b) { return a + (-b); }
+  /// DWPlusFP (Alg. 4): a double-double plus a double, relative error <= 2u^2.
+  /// (Only for double itself: an int, a float or a long double goes through the exact
+  /// conversion to DoubleDouble instead of a conversion to double.)
+  template <class D>
+    requires std::is_same_v<D, double>
+  friend DoubleDouble operator+(const DoubleDouble& a, D b) {
+    double s, e;
+    dd::two_sum(a.hi_, b, s, e);
+    e += a.lo_;
+    double hi, lo;
+    dd::fast_two_sum(s, e, hi, lo);
+    if (hi == 0) return raw(a.hi_ + b, 0.0);
+    return result(hi, lo, a.hi_ + b, a.hi_, b);
+  }
+  template <class D>
+    requires std::is_same_v<D, double>
+  friend DoubleDouble operator+(D b, const DoubleDouble& a) {
+    return a + b;
+  }
+  /// DWTimesFP1 (Alg. 7 with the exact product): relative error <= 1.5u^2.
+  template <class D>
+    requires std::is_same_v<D, double>
+  friend DoubleDouble operator*(const DoubleDouble& a, D b) {
+    double p, e;
+    dd::two_prod(a.hi_, b, p, e);
+    e += a.lo_ * b;
+    double hi, lo;
+    dd::fast_two_sum(p, e, hi, lo);
+    if (hi == 0) {
+      if (a.hi_ != 0 && b != 0) ++dd::range_exit_count;  // underflow to zero
+      return raw(p, 0.0);
+    }
+    return result(hi, lo, p, a.hi_, b);
+  }
+  template <class D>
+    requires std::is_same_v<D, double>
+  friend DoubleDouble operator*(D b, const DoubleDouble& a) {
+    return a * b;
+  }
 
   /// DWTimesDW1: the high product exact, the cross terms rounded and summed.
   friend DoubleDouble operator*(const DoubleDouble& a, const DoubleDouble& b) {
@@ -182,15 +240,18 @@ class DoubleDouble {
       if (a.hi_ != 0 && b.hi_ != 0) ++dd::range_exit_count;  // underflow to zero
       return raw(p, 0.0);
     }
-    return checked(hi, lo);
+    return result(hi, lo, p, a.hi_, b.hi_);
   }
 
   /// DWDivDW2.
   friend DoubleDouble operator/(const DoubleDouble& a, const DoubleDouble& b) {
     const double th = a.hi_ / b.hi_;
     if (!std::isfinite(th) || th == 0) {
-      if (th == 0 && a.hi_ != 0) ++dd::range_exit_count;  // underflow to zero
-      return checked(th, 0.0);
+      // x/0, 0/0, 0/y, anything with an infinity or NaN: IEEE's answer, which float128 gives
+      // too. A finite nonzero quotient of finite operands that overflows or underflows
+      // counts.
+      if (std::isfinite(a.hi_) && std::isfinite(b.hi_) && b.hi_ != 0 && a.hi_ != 0) ++dd::range_exit_count;
+      return raw(th, 0.0);
     }
     // r = b * th (DWTimesFP, exact product of the high words)
     double rh, rl;
@@ -203,20 +264,20 @@ class DoubleDouble {
     const double tl = delta / b.hi_;
     double hi, lo;
     dd::fast_two_sum(th, tl, hi, lo);
-    return checked(hi, lo);
+    return result(hi, lo, th, a.hi_, b.hi_);
   }
 
   friend DoubleDouble sqrt(const DoubleDouble& a) {
-    if (!(a.hi_ > 0)) return checked(std::sqrt(a.hi_), 0.0);  // +-0, negative (NaN), NaN
+    if (!(a.hi_ > 0)) return raw(std::sqrt(a.hi_), 0.0);  // +-0, negative (NaN), NaN: IEEE's
     const double s = std::sqrt(a.hi_);
-    if (!std::isfinite(s)) return checked(s, 0.0);
+    if (!std::isfinite(s)) return raw(s, 0.0);  // +inf
     double p, e;
     dd::two_prod(s, s, p, e);
     // a - s^2 = (a.hi - p) - e + a.lo; a.hi - p is exact (p is within an ulp of a.hi).
     const double r = ((a.hi_ - p) - e + a.lo_) / (2 * s);
     double hi, lo;
     dd::fast_two_sum(s, r, hi, lo);
-    return checked(hi, lo);
+    return result(hi, lo, s, a.hi_, 1.0);
   }
 
   friend DoubleDouble abs(const DoubleDouble& a) { return std::signbit(a.hi_) ? -a : a; }
@@ -226,7 +287,14 @@ class DoubleDouble {
   friend bool isfinite(const DoubleDouble& a) { return std::isfinite(a.hi_) && std::isfinite(a.lo_); }
   friend bool signbit(const DoubleDouble& a) { return std::signbit(a.hi_); }
   /// x * 2^e, exact unless the result leaves the safe range.
-  friend DoubleDouble ldexp(const DoubleDouble& a, int e) { return checked(std::ldexp(a.hi_, e), std::ldexp(a.lo_, e)); }
+  friend DoubleDouble ldexp(const DoubleDouble& a, int e) {
+    if (!std::isfinite(a.hi_)) return a;
+    if (e >= -1022 && e <= 1023) {  // a product with 2^e: the same, without a libm call
+      const double scale = std::bit_cast<double>(static_cast<std::uint64_t>(e + 1023) << 52);
+      return checked(a.hi_ * scale, a.lo_ * scale);
+    }
+    return checked(std::ldexp(a.hi_, e), std::ldexp(a.lo_, e));
+  }
   friend DoubleDouble floor(const DoubleDouble& a) {
     const double h = std::floor(a.hi_);
     if (h != a.hi_) return raw(h, 0.0);
@@ -260,9 +328,27 @@ class DoubleDouble {
     r.lo_ = lo;
     return r;
   }
-  /// A normalised pair, range-checked.
+  /// A normalised pair, range-checked: a non-finite value counts too.
   static DoubleDouble checked(double hi, double lo) {
     dd::note_range(hi);
+    return raw(hi, lo);
+  }
+  /// The result (hi, lo) of an operation on operands with high words x and y, whose plain
+  /// double form on the high words gave `plain`. In the safe range: (hi, lo). Otherwise
+  /// (edge): with a non-finite operand, IEEE's answer `plain` (inf + 1 = inf, where the
+  /// error-free transformations would give NaN), as float128 gives it, without a range exit;
+  /// from finite operands, a range exit, and `plain` if the result is not finite (overflow:
+  /// IEEE's infinity) or (hi, lo) if it is.
+  static DoubleDouble result(double hi, double lo, double plain, double x, double y) {
+    const double a = std::fabs(hi);
+    if (a <= dd::kSafeMax && (a >= dd::kSafeMin || a == 0)) [[likely]]
+      return raw(hi, lo);
+    return edge(hi, lo, plain, x, y);
+  }
+  [[gnu::cold]] [[gnu::noinline]] static DoubleDouble edge(double hi, double lo, double plain, double x, double y) {
+    if (!std::isfinite(x) || !std::isfinite(y)) return raw(plain, 0.0);
+    ++dd::range_exit_count;
+    if (!std::isfinite(hi)) return raw(plain, 0.0);
     return raw(hi, lo);
   }
 

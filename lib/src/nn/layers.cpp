@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "instantiate.h"
+#include "nn/formulas.h"
 #include "zerolr/kernels.h"
 #include "zerolr/nn/layer.h"
 #include "zerolr/random.h"
@@ -267,15 +268,8 @@ struct SigmoidFn {
 template <class T>
 struct SoftplusFn {
   LayerSpec spec;
-  // PyTorch: linear where beta*x > threshold, else log1p(exp(beta*x)) / beta.
-  T value(const T& x) const {
-    using std::exp;
-    using std::log1p;
-    const T beta = static_cast<T>(spec.beta);
-    const T bx = beta * x;
-    if (bx > static_cast<T>(spec.threshold)) return x;
-    return log1p(exp(bx)) / beta;
-  }
+  // PyTorch: linear where beta*x > threshold, else log1p(exp(beta*x)) / beta (nn/formulas.h).
+  T value(const T& x) const { return formula::softplus(x, spec.beta, spec.threshold).y; }
   T derivative(const T& x, const T&) const {
     using std::exp;
     const T bx = static_cast<T>(spec.beta) * x;
@@ -378,25 +372,20 @@ class BatchNorm1d final : public Layer<T> {
     for (Index j = 0; j < x.cols(); ++j) {
       T mean, var;
       if (train_) {
-        T s(0);
-        for (Index i = 0; i < n; ++i) s += x(i, j);
-        mean = s / T(n);
-        T ss(0);
-        for (Index i = 0; i < n; ++i) {
-          const T d = x(i, j) - mean;
-          ss += d * d;
-        }
-        var = ss / T(n);
+        const formula::Moments<T> mo = formula::moments<T>(n, [&](Index i) { return x(i, j); });
+        mean = mo.mean;
+        var = mo.var;
         running_mean_(j, 0) = keep * running_mean_(j, 0) + momentum * mean;
-        running_var_(j, 0) = keep * running_var_(j, 0) + momentum * (ss / T(n - 1));
+        running_var_(j, 0) = keep * running_var_(j, 0) + momentum * (mo.ss / T(n - 1));
       } else {
         mean = running_mean_(j, 0);
         var = running_var_(j, 0);
       }
-      invstd_(j) = T(1) / sqrt(var + eps);
+      invstd_(j) = formula::inverse_std(var, eps);
       for (Index i = 0; i < n; ++i) {
-        xhat_(i, j) = (x(i, j) - mean) * invstd_(j);
-        y_(i, j) = xhat_(i, j) * gamma_(j, 0) + beta_(j, 0);
+        const formula::Normalized<T> v = formula::normalize(x(i, j), mean, invstd_(j), gamma_(j, 0), beta_(j, 0));
+        xhat_(i, j) = v.xhat;
+        y_(i, j) = v.y;
       }
     }
     if (train_) ++batches_tracked_;  // as PyTorch's num_batches_tracked
@@ -471,18 +460,12 @@ class LayerNorm final : public Layer<T> {
     invstd_.resize(n);
     const T eps = static_cast<T>(spec_.eps);
     for (Index i = 0; i < n; ++i) {
-      T s(0);
-      for (Index j = 0; j < d; ++j) s += x(i, j);
-      const T mean = s / T(d);
-      T ss(0);
+      const formula::Moments<T> mo = formula::moments<T>(d, [&](Index j) { return x(i, j); });
+      invstd_(i) = formula::inverse_std(mo.var, eps);
       for (Index j = 0; j < d; ++j) {
-        const T dv = x(i, j) - mean;
-        ss += dv * dv;
-      }
-      invstd_(i) = T(1) / sqrt(ss / T(d) + eps);
-      for (Index j = 0; j < d; ++j) {
-        xhat_(i, j) = (x(i, j) - mean) * invstd_(i);
-        y_(i, j) = xhat_(i, j) * gamma_(j, 0) + beta_(j, 0);
+        const formula::Normalized<T> v = formula::normalize(x(i, j), mo.mean, invstd_(i), gamma_(j, 0), beta_(j, 0));
+        xhat_(i, j) = v.xhat;
+        y_(i, j) = v.y;
       }
     }
     return y_;

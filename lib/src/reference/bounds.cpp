@@ -3,6 +3,8 @@
 // is compiled once, with float and double instantiations written out below.
 #include "zerolr/reference/bounds.h"
 
+#include "nn/formulas.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -72,11 +74,6 @@ Prec prec_of() {
 template <class T>
 bool finite(const T& v) {
   return std::isfinite(v);
-}
-
-template <class T>
-bool same_bits(T a, T b) {
-  return (std::isnan(a) && std::isnan(b)) || (a == b && std::signbit(a) == std::signbit(b));
 }
 
 // A bound matrix: non-finite computed values get +inf, NaN bounds become +inf.
@@ -155,14 +152,11 @@ double sigmoid_entry(T x, double e, T y, const Prec& p) {
 
 template <class T>
 double softplus_entry(T x, double e, T y, const LayerSpec& spec, const Prec& p) {
-  using std::exp;
-  using std::log1p;
   const double beta = spec.beta, thr = spec.threshold;
-  const T bT = static_cast<T>(beta);
-  const T bx = bT * x;  // the layer's own operations, replayed
-  const bool lin = bx > static_cast<T>(thr);
-  const T replay = lin ? x : log1p(exp(bx)) / bT;
-  if (!same_bits(replay, y)) throw Error("bounded_forward: softplus replay differs from the layer's output");
+  // The layer's own formula and its intermediates (nn/formulas.h): y is sp.y.
+  const formula::SoftplusParts<T> sp = formula::softplus(x, beta, thr);
+  const T bT = sp.beta, bx = sp.bx;
+  const bool lin = sp.linear;
   if (!finite(y)) return kInf;
   const double xd = static_cast<double>(x), bTd = static_cast<double>(bT);
   const double dbeta = std::abs(bTd - beta);  // exact: bT and beta are within a factor 2, or bT = 0
@@ -181,8 +175,8 @@ double softplus_entry(T x, double e, T y, const LayerSpec& spec, const Prec& p) 
   const double dz = add_up(p.op(std::abs(zc)), mul_up(dbeta, std::abs(xd)));
   const double ez = exp_up(hi(zc + dz));  // max(z_c, beta x) <= z_c + dz
   const double term1 = std::min(mul_up(std::min(1.0, ez), dz), ez);
-  const T ehat = exp(bx);
-  const T lhat = log1p(ehat);
+  const T ehat = sp.e;
+  const T lhat = sp.l;
   const double ed = static_cast<double>(ehat), ld = static_cast<double>(lhat);
   const double de = p.libm(ed);
   const double term2 = up(de / (1.0 + std::max(0.0, ed - de)), 4);
@@ -197,44 +191,35 @@ double softplus_entry(T x, double e, T y, const LayerSpec& spec, const Prec& p) 
 }
 
 // ---------------------------------------------------------------------------------------
-// Normalisation over one group of m values ("Normalisation" in the notes). Replays the
-// layer's operations in T, checks the replay against the layer's output, and bounds
+// Normalisation over one group of m values ("Normalisation" in the notes). Evaluates the
+// layer's own formulas (nn/formulas.h) for their intermediates, and bounds
 //   |y_k - (gamma_k (x*_k - mu(x*)) / sqrt(v(x*) + eps) + beta_k)|          (batch statistics)
 //   |y_k - (gamma_k (x*_k - mean) / sqrt(var + eps) + beta_k)|               (fixed statistics)
 template <class T>
 void norm_group(const std::vector<T>& x, const std::vector<double>& ex, const std::vector<T>& gamma,
                 const std::vector<T>& beta, const std::vector<T>& y, bool batch_stats, T fixed_mean,
                 T fixed_var, double eps, const Prec& p, std::vector<double>& out) {
-  using std::sqrt;
   const std::size_t m = x.size();
-  const T md = T(static_cast<double>(m));
   const T epsT = static_cast<T>(eps);
-  // The replay, operation for operation as in layers.cpp.
+  // The layer's own formulas and their intermediates (nn/formulas.h); y is what they give.
   T mean, var;
   if (batch_stats) {
-    T s(0);
-    for (std::size_t k = 0; k < m; ++k) s += x[k];
-    mean = s / md;
-    T ss(0);
-    for (std::size_t k = 0; k < m; ++k) {
-      const T d = x[k] - mean;
-      ss += d * d;
-    }
-    var = ss / md;
+    const formula::Moments<T> mo =
+        formula::moments<T>(static_cast<Index>(m), [&](Index k) { return x[static_cast<std::size_t>(k)]; });
+    mean = mo.mean;
+    var = mo.var;
   } else {
     mean = fixed_mean;
     var = fixed_var;
   }
-  const T wc = var + epsT;
-  const T invstd = T(1) / sqrt(wc);
+  const T wc = var + epsT;  // inverse_std's own first operation
+  const T invstd = formula::inverse_std(var, epsT);
   std::vector<T> dh(m), xh(m), t(m);
   for (std::size_t k = 0; k < m; ++k) {
-    dh[k] = x[k] - mean;
-    xh[k] = dh[k] * invstd;
-    t[k] = xh[k] * gamma[k];
-    const T yk = t[k] + beta[k];
-    if (!same_bits(yk, y[k]))
-      throw Error("bounded_forward: normalisation replay differs from the layer's output");
+    const formula::Normalized<T> nk = formula::normalize(x[k], mean, invstd, gamma[k], beta[k]);
+    dh[k] = nk.d;
+    xh[k] = nk.xhat;
+    t[k] = nk.t;
   }
   out.assign(m, kInf);
   bool ok = finite(invstd) && finite(wc);

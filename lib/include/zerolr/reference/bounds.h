@@ -62,8 +62,9 @@ BoundedForward<T> bounded_forward(Sequential<T>& model, const Matrix<T>& x, Mode
 /// requires: `y` is the layer's output for exactly this `x` and `mode`, and layer's parameters
 ///           and buffers are those the forward used (for BatchNorm in Eval mode the running
 ///           statistics; in Train mode they are not read).
-/// ensures:  a bound of y's shape; throws Error if a recomputation that the analysis relies on
-///           does not reproduce `y` bit for bit.
+/// ensures:  a bound of y's shape. The intermediates the analysis needs (Softplus's
+///           exp and log1p, the normalisations' mean, variance and 1/std) come from the
+///           layer's own formulas (lib/src/nn/formulas.h), not from a replay of them.
 template <class T>
 Matrix<double> layer_error_bound(Layer<T>& layer, const Matrix<T>& x, const Matrix<double>& ex,
                                  const Matrix<T>& y, Mode mode);

@@ -1,5 +1,5 @@
 #pragma once
-// The layers' formulas that the rigorous forward bounds (lib/src/reference/bounds.cpp) must
+// The layers' and losses' formulas that the rigorous forward bounds (lib/src/reference/bounds.cpp) must
 // see step by step, written once. layers.cpp computes its outputs with these functions and
 // bounds.cpp bounds the same functions' intermediates, so the two cannot drift apart: before
 // session 4 bounds.cpp replayed each formula "operation for operation as in layers.cpp" and
@@ -84,6 +84,36 @@ SoftplusParts<T> softplus(const T& x, double beta, double threshold) {
   p.l = log1p(p.e);
   p.y = p.l / p.beta;
   return p;
+}
+
+// ---- cross-entropy ------------------------------------------------------------------------
+
+/// One row's log-sum-exp, as cross-entropy computes it: m = the first largest of y(0..k-1),
+/// then for j in order d_j = y(j) - m, e_j = exp(d_j), s = e_0 + e_1 + ..., and
+/// lse = m + log(s). `each(j, d_j, e_j)` sees every term (the bound accumulates their errors).
+template <class T>
+struct LogSumExp {
+  T m, s, log_s, lse;
+};
+template <class T, class Y, class Each>
+LogSumExp<T> log_sum_exp(Index k, Y&& y, Each&& each) {
+  using std::exp;
+  using std::log;
+  LogSumExp<T> out;
+  out.m = y(0);
+  for (Index j = 1; j < k; ++j)
+    if (y(j) > out.m) out.m = y(j);
+  T s(0);
+  for (Index j = 0; j < k; ++j) {
+    const T d = y(j) - out.m;
+    const T e = exp(d);
+    s += e;
+    each(j, d, e);
+  }
+  out.s = s;
+  out.log_s = log(s);
+  out.lse = out.m + out.log_s;
+  return out;
 }
 
 }  // namespace zerolr::formula

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "instantiate.h"
+#include "nn/formulas.h"
 #include "zerolr/spec_syntax.h"
 
 namespace zerolr {
@@ -123,12 +124,8 @@ T compute(const LossSpec& spec, const Matrix<T>& y, const Matrix<T>& t, Matrix<T
       const T count = T(n);
       for (Index i = 0; i < n; ++i) {
         const Index c = class_index(t(i, 0), k, i);
-        T m = y(i, 0);
-        for (Index j = 1; j < k; ++j)
-          if (y(i, j) > m) m = y(i, j);
-        T s(0);
-        for (Index j = 0; j < k; ++j) s += exp(y(i, j) - m);
-        const T lse = m + log(s);
+        const T lse =
+            formula::log_sum_exp<T>(k, [&](Index j) { return y(i, j); }, [](Index, const T&, const T&) {}).lse;
         total += lse - y(i, c);
         if (grad)
           for (Index j = 0; j < k; ++j) (*grad)(i, j) = (exp(y(i, j) - lse) - (j == c ? T(1) : T(0))) / count;

@@ -401,27 +401,25 @@ double loss_bound_impl(const LossSpec& spec, const Matrix<T>& y, const Matrix<do
       double mags = 0, rounds = 0, prop = 0;
       for (Index i = 0; i < n; ++i) {
         const Index c = static_cast<Index>(static_cast<long long>(t(i, 0)));
-        T m = y(i, 0);
-        for (Index j = 1; j < kc; ++j)
-          if (y(i, j) > m) m = y(i, j);
-        // Row sum s = sum exp(y_j - m), replayed in T: each term's error from the subtraction
-        // (argument relative error u, exp(d) <= exp(d_hat / (1 + u)) for d_hat <= 0) and libm.
-        T sT(0);
+        // Row sum s = sum exp(y_j - m), the loss's own formula (nn/formulas.h): each term's
+        // error from the subtraction (argument relative error u, exp(d) <= exp(d_hat / (1 + u))
+        // for d_hat <= 0) and libm.
         double ds = 0, emax = 0;
-        for (Index j = 0; j < kc; ++j) {
-          const T dj = y(i, j) - m;
-          const T ej = exp(dj);
-          sT += ej;
-          const double dd = static_cast<double>(dj);
-          ds += exp_up(hi(dd / (1 + u))) * (u * std::abs(dd) / (1 - u)) + p.libm(static_cast<double>(ej));
-          emax = std::max(emax, ey(i, j));
-        }
+        const formula::LogSumExp<T> row = formula::log_sum_exp<T>(
+            kc, [&](Index j) { return y(i, j); },
+            [&](Index j, const T& dj, const T& ej) {
+              const double dd = static_cast<double>(dj);
+              ds += exp_up(hi(dd / (1 + u))) * (u * std::abs(dd) / (1 - u)) + p.libm(static_cast<double>(ej));
+              emax = std::max(emax, ey(i, j));
+            });
+        const T m = row.m;
+        const T sT = row.s;
         const double shat = static_cast<double>(sT);
         const double gk = p.gamma(static_cast<double>(kc));
         ds = up(ds + gk * shat / (1 - gk), 3 * static_cast<double>(kc) + 6);
         if (!(ds < 0.5)) return kInf;
         const double dlog = up(ds / (1 - ds), 2);  // |log(s_hat) - log(s)|, using s >= 1
-        const T lT = log(sT);
+        const T lT = row.log_s;
         const double lg = up((std::abs(static_cast<double>(lT)) + kLibmUlps * mu) / (1 - 8 * u), 3);
         const double e1 = up(dlog + p.libm(std::abs(static_cast<double>(lT))), 2);
         const double mag =

@@ -199,9 +199,9 @@ void check_gemm_dd_shape(Rng& rng, Index m, Index n, Index k, bool ta, bool tb, 
         const DD& y = tb ? b[j + p * ldb] : b[p + j * ldb];
         s = s + x * y;
         for (double v : {std::fabs(x.hi()), std::fabs(y.hi())})
-          operands_ok = operands_ok && v <= 0x1p497 && (v == 0 || v >= 0x1p-484);
-        max_a = std::max(max_a, std::fabs(x.hi()));
-        max_b = std::max(max_b, std::fabs(y.hi()));
+          operands_ok = operands_ok && (!std::isfinite(v) || (v <= 0x1p497 && (v == 0 || v >= 0x1p-484)));
+        if (std::isfinite(x.hi())) max_a = std::max(max_a, std::fabs(x.hi()));
+        if (std::isfinite(y.hi())) max_b = std::max(max_b, std::fabs(y.hi()));
       }
       expect[static_cast<std::size_t>(i + j * ldc)] = s;
     }
@@ -240,7 +240,7 @@ TEST(Kernels, DoubleDoubleGemmMatchesTheLoopBitForBitOnEveryIsa) {
     if (::testing::Test::HasFatalFailure()) return;
   }
   // Each range edge alone, in an entry that is not the first: the kernel must see it.
-  for (const double edge : {0x1p600, 0x1p-500, 0x1p-980, 0x1p400, std::numeric_limits<double>::infinity()}) {
+  for (const double edge : {0x1p600, 0x1p-500, 0x1p-980, 0x1p400}) {
     std::vector<DoubleDouble> a(6 * 3, DoubleDouble(1.0)), b(3 * 2, DoubleDouble(1.0)), c(6 * 2);
     a[5] = DoubleDouble::raw(edge, 0);
     b[0] = DoubleDouble::raw(edge == 0x1p400 ? 0x1p596 : 1.0, 0);  // 2^400 alone is fine; times 2^596 k is not
@@ -253,6 +253,18 @@ TEST(Kernels, DoubleDoubleGemmMatchesTheLoopBitForBitOnEveryIsa) {
     }
   }
   EXPECT_GT(special_exits, 0);
+  // An infinite operand follows IEEE through the loop (inf, not the NaN the error-free
+  // transformations would give) and counts nothing.
+  std::vector<DoubleDouble> a(2 * 2, DoubleDouble(1.0)), b(2, DoubleDouble(1.0)), c(2);
+  a[0] = DoubleDouble(std::numeric_limits<double>::infinity());
+  for (Isa isa : supported_isas()) {
+    set_isa(isa);
+    const std::uint64_t start = dd_range_exits();
+    gemm_dd(2, 1, 2, a.data(), 2, false, b.data(), 2, false, c.data(), 2);
+    EXPECT_EQ(dd_range_exits(), start) << to_string(isa);
+    EXPECT_TRUE(std::isinf(c[0].hi()) && c[0].hi() > 0) << to_string(isa);
+    EXPECT_EQ(c[1], DoubleDouble(2.0)) << to_string(isa);
+  }
 }
 
 TEST(Kernels, GemmHandlesNonFiniteOperandsLikeTheLoop) {

@@ -161,6 +161,29 @@ TEST(Oracle, EveryRuleRunsInBothReferencesAndTheyAgree) {
   }
 }
 
+// A computation nested in one that falls back (check_step inside a drift replay) runs in
+// float128 only during the rerun: one fallback, not one per nesting level.
+TEST(Oracle, ANestedComputationDoesNotTryDoubleDoubleAgainDuringARerun) {
+  const oracle::Counts before = oracle::counts();
+  int inner_dd = 0, inner_q = 0;
+  auto inner = [&] {
+    return oracle::with_reference([&]<class R>() {
+      (std::is_same_v<R, DoubleDouble> ? inner_dd : inner_q) += 1;
+      return static_cast<double>(R(1e200) * R(1e200) > R(1));  // leaves double-double's range
+    });
+  };
+  oracle::with_reference([&]<class R>() {
+    inner();
+    return 0;
+  });
+  const oracle::Counts after = oracle::counts();
+  EXPECT_EQ(after.runs - before.runs, 2u);          // outer and inner, in double-double
+  EXPECT_EQ(after.fallbacks - before.fallbacks, 2u);  // the inner one, then the outer one
+  EXPECT_EQ(inner_dd, 1);
+  EXPECT_EQ(inner_q, 2);  // its own fallback, then the outer rerun's float128-only run
+  EXPECT_EQ(after.float128_only - before.float128_only, 1u);
+}
+
 TEST(Oracle, Float128OnlyModeIsScoped) {
   EXPECT_FALSE(oracle::float128_only());
   {
@@ -183,6 +206,7 @@ TEST(Oracle, ConstantsDoNotCountAsRangeExits) {
   EXPECT_TRUE(DoubleDouble(1e300) < big);  // the comparison value itself counts, as it should
   EXPECT_TRUE(small < DoubleDouble(1.0));
   EXPECT_EQ(to_float128(DoubleDouble::from_sum(1.0, 0x1p-80)), Float128(1.0) + Float128(0x1p-80));
+  EXPECT_TRUE(signbit(to_float128(DoubleDouble(-0.0))));  // as the float128 path keeps it
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <random>
 #include <string>
@@ -199,6 +201,62 @@ TEST(DoubleDouble, LeavingTheSafeRangeCountsARangeExit) {
   EXPECT_GT(exits([] { (void)(DD(1e300) * DD(1e10)); }), 0u);  // overflow to inf from finite operands
   EXPECT_GT(exits([] { (void)(DD(1e-300) / DD(1e300)); }), 0u);  // underflow to zero
   EXPECT_GT(exits([] { (void)DD(0x1p2000L); }), 0u);  // a long double double-double cannot hold
+}
+
+// Found by review (session 4): each of these once lost a range exit, broke IEEE, rounded
+// wrongly or counted an exit for nothing.
+TEST(DoubleDouble, EdgeCasesFromReview) {
+  auto exits = [](auto f) {
+    const std::uint64_t before = dd_range_exits();
+    f();
+    return dd_range_exits() - before;
+  };
+  // Underflow to zero through ldexp is a range exit (exp, pow and softplus go through it).
+  EXPECT_GT(exits([] { (void)ldexp(DD(1.0), -1080); }), 0u);
+  EXPECT_GT(exits([] { (void)exp(DD(-745.15)); }), 0u);
+  EXPECT_GT(exits([] { (void)pow(DD(0x1.16f30cbf9b087p-27), DD(40)); }), 0u);
+  // pow's IEEE special values, as float128 gives them, without a range exit.
+  const std::uint64_t before = dd_range_exits();
+  const DD inf(INFINITY);
+  EXPECT_EQ(pow(-inf, DD(0.5)), inf);
+  EXPECT_EQ(pow(-inf, DD(-0.5)), DD(0));
+  EXPECT_EQ(pow(-inf, DD(3)), -inf);
+  EXPECT_TRUE(signbit(pow(DD(-0.0), DD(3))));
+  EXPECT_EQ(pow(DD(-0.0), DD(-3)), -inf);
+  EXPECT_EQ(pow(DD(-0.0), DD(-2)), inf);
+  EXPECT_EQ(pow(DD(-2), inf), inf);
+  EXPECT_EQ(pow(DD(-0.5), inf), DD(0));
+  EXPECT_EQ(pow(DD(-1), inf), DD(1));
+  EXPECT_EQ(pow(DD::from_sum(1.0, 0x1p-80), inf), inf);  // above 1 by its low word only
+  EXPECT_EQ(dd_range_exits(), before);
+  // Narrowing at float's overflow threshold: the tie goes back to FLT_MAX when lo says so.
+  EXPECT_EQ(static_cast<float>(DD::from_sum(0x1.ffffffp127, -0x1p50)), FLT_MAX);
+  EXPECT_EQ(static_cast<float>(DD::from_sum(-0x1.ffffffp127, 0x1p50)), -FLT_MAX);
+  EXPECT_TRUE(std::isinf(static_cast<float>(DD::from_sum(0x1.ffffffp127, 0x1p50))));
+  // Signed zero through floor; integer conversion truncates hi + lo, not hi.
+  EXPECT_TRUE(signbit(floor(DD(-0.0))));
+  EXPECT_EQ(floor(DD(INFINITY)), inf);
+  EXPECT_EQ(static_cast<int>(DD::from_sum(1.0, -0x1p-70)), 0);
+  EXPECT_EQ(static_cast<int>(DD::from_sum(-1.0, 0x1p-70)), 0);
+  EXPECT_EQ(static_cast<std::int64_t>(DD::from_sum(0x1p62, -0x1p-20)), (std::int64_t{1} << 62) - 1);
+  EXPECT_EQ(static_cast<int>(DD::from_sum(2.5, 0x1p-60)), 2);
+  // Tiny and huge arguments: accurate, and no range exit for nothing.
+  EXPECT_EQ(exits([] { (void)exp(DD(1e-160)); }), 0u);
+  EXPECT_EQ(exits([] { (void)expm1(DD(-1e-160)); }), 0u);
+  EXPECT_EQ(exits([] { (void)tanh(DD(1e-160)); }), 0u);
+  EXPECT_EQ(exits([] { (void)log1p(DD(1e-160)); }), 0u);
+  EXPECT_EQ(exits([] { (void)log(DD::from_sum(1.0, 0x1p-600)); }), 0u);
+  EXPECT_EQ(exits([] { (void)expm1(DD(-700)); }), 0u);
+  EXPECT_EQ(exits([] { (void)log1p(exp(DD(-340))); }), 0u);
+  for (double x : {0x1.8p990, 0x1.3p-960, 0x1p-900, 3e299}) {
+    const std::uint64_t b = dd_range_exits();
+    const DD got = log(DD(x));
+    if (dd_range_exits() == b) {
+      EXPECT_LE(rel_error(got, log(Q(x))), dd::kFunctionError) << x;
+    }
+  }
+  EXPECT_EQ(exits([] { (void)log(DD(0x1.8p990)); }), 0u);
+  EXPECT_LE(rel_error(expm1(DD(-700)), Q(-1)), 0x1p-115);
 }
 
 // Non-finite operands get IEEE's answers, as float128 gives them, and need no float128.

@@ -73,9 +73,10 @@ void gemm(Index m, Index n, Index k, const T* a, Index lda, bool trans_a, const 
 /// s = ((+0 + A(i,0) B(0,j)) + A(i,1) B(1,j)) + ... in order of p, with DoubleDouble's own *
 /// and + (scalar/double_double.h), so the result is that loop's, bit for bit, on every
 /// instruction set (AVX2 and AVX-512 machines run four entries at once; generic runs the loop).
-/// One range exit is counted when an operand is not finite, or nonzero and outside
-/// [2^-484, 2^497], or max|A| max|B| k > 2^995: otherwise no product or sum can leave the
+/// One range exit is counted when a finite operand is nonzero and outside [2^-484, 2^497], or
+/// max|A| max|B| k > 2^995 over the finite ones: otherwise no product or sum can leave the
 /// safe range where it matters for the product's error bound (lib/src/kernels/dd_gemm.cpp).
+/// Non-finite operands follow IEEE (inf + x = inf) through the scalar loop.
 /// Same layout conventions as gemm; no scratch argument.
 void gemm_dd(Index m, Index n, Index k, const DoubleDouble* a, Index lda, bool trans_a, const DoubleDouble* b,
              Index ldb, bool trans_b, DoubleDouble* c, Index ldc);

@@ -5,12 +5,13 @@
 // only FMA is two_prod's exact product, which Dekker's split computes identically.
 //
 // Range: instead of checking every product and partial sum, both paths check the operands
-// once (operands_in_range): when every entry is finite and zero or of magnitude in
-// [2^-484, 2^497], and max|A| max|B| k <= 2^995, every product is exact where it must be
-// (its magnitude is >= 2^-968 or it is zero) and no sum can leave the safe range. A partial
-// sum may still cancel to below 2^-968; its absolute error is then at most 2^-1074, which is
-// 2^-106 of the sum of |products| that a dot product's error bound is stated in, so the
-// bound (kUnit per operation, relative to that sum) still holds.
+// once (check_operands): when every finite entry is zero or of magnitude in [2^-484, 2^497],
+// and max|A| max|B| k <= 2^995, every product is exact where it must be (its magnitude is
+// >= 2^-968 or it is zero) and no sum can leave the safe range; otherwise one range exit is
+// counted. A partial sum may still cancel to below 2^-968: its error comes from the rounded
+// cross terms, about 2^-106 of the |products| it cancels, and the dot product's error bound
+// is stated relative to the sum of |products|, so it still holds. Non-finite operands follow
+// IEEE (the scalar loop) and count nothing, as elsewhere in double-double.
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -29,25 +30,42 @@ using DD = DoubleDouble;
 
 constexpr double kOperandMin = 0x1p-484, kOperandMax = 0x1p497;
 
-// The largest magnitude among op(X)'s entries, or -1 if one is not finite or is nonzero
-// below kOperandMin or above kOperandMax.
-double operand_max(const DD* x, Index rows, Index cols, Index ld) {
+// What the operands allow: the largest finite magnitude among op(X)'s entries, whether one is
+// not finite, and whether a finite one is nonzero below kOperandMin or above kOperandMax.
+struct OperandScan {
   double top = 0;
+  bool non_finite = false;
+  bool out_of_range = false;
+};
+OperandScan scan(const DD* x, Index rows, Index cols, Index ld) {
+  OperandScan s;
   for (Index j = 0; j < cols; ++j)
     for (Index i = 0; i < rows; ++i) {
       const double a = std::fabs(x[i + j * ld].hi());
-      if (!(a <= kOperandMax) || (a != 0 && a < kOperandMin)) return -1;
-      top = a > top ? a : top;
+      if (!std::isfinite(a)) {
+        s.non_finite = true;
+        continue;
+      }
+      if (a > kOperandMax || (a != 0 && a < kOperandMin)) s.out_of_range = true;
+      s.top = a > s.top ? a : s.top;
     }
-  return top;
+  return s;
 }
 
-bool operands_in_range(Index m, Index n, Index k, const DD* a, Index lda, bool trans_a, const DD* b, Index ldb,
-                       bool trans_b) {
-  const double ma = trans_a ? operand_max(a, k, m, lda) : operand_max(a, m, k, lda);
-  const double mb = trans_b ? operand_max(b, n, k, ldb) : operand_max(b, k, n, ldb);
-  if (ma < 0 || mb < 0) return false;
-  return ma * mb * static_cast<double>(k) <= dd::kSafeMax;
+// exit: finite operands that may leave the safe range (one range exit); vector: every
+// operand finite as well (the vector versions do not carry IEEE's non-finite rules).
+struct OperandCheck {
+  bool exit = false;
+  bool vector = false;
+};
+OperandCheck check_operands(Index m, Index n, Index k, const DD* a, Index lda, bool trans_a, const DD* b, Index ldb,
+                            bool trans_b) {
+  const OperandScan sa = trans_a ? scan(a, k, m, lda) : scan(a, m, k, lda);
+  const OperandScan sb = trans_b ? scan(b, n, k, ldb) : scan(b, k, n, ldb);
+  OperandCheck c;
+  c.exit = sa.out_of_range || sb.out_of_range || sa.top * sb.top * static_cast<double>(k) > dd::kSafeMax;
+  c.vector = !c.exit && !sa.non_finite && !sb.non_finite;
+  return c;
 }
 
 void gemm_dd_scalar(Index m, Index n, Index k, const DD* a, Index lda, bool trans_a, const DD* b, Index ldb,
@@ -138,12 +156,13 @@ using Vec = O::Vec;
 void gemm_dd(Index m, Index n, Index k, const DoubleDouble* a, Index lda, bool trans_a, const DoubleDouble* b,
              Index ldb, bool trans_b, DoubleDouble* c, Index ldc) {
   if (m <= 0 || n <= 0) return;
-  const bool in_range = operands_in_range(m, n, k, a, lda, trans_a, b, ldb, trans_b);
+  const OperandCheck check = check_operands(m, n, k, a, lda, trans_a, b, ldb, trans_b);
   const std::uint64_t exits = dd::range_exit_count;
 #ifdef ZEROLR_HAVE_DD_AVX2
-  // Out of range, the loop's IEEE handling of non-finite operands decides: the vector
-  // versions only run where no operand or result can be non-finite.
-  if (in_range && active_isa() != Isa::Generic && k > 0) {
+  // With a non-finite operand the loop's IEEE handling decides (inf + x = inf, as float128
+  // gives it, in any order of summation): the vector versions only run where no operand or
+  // result can be non-finite.
+  if (check.vector && active_isa() != Isa::Generic && k > 0) {
 #ifdef ZEROLR_HAVE_DD_AVX512
     if (active_isa() == Isa::Avx512)
       avx512::gemm_dd_vec(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc);
@@ -156,7 +175,7 @@ void gemm_dd(Index m, Index n, Index k, const DoubleDouble* a, Index lda, bool t
     gemm_dd_scalar(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc);
   }
   // The operands decide (file comment), on every path alike.
-  dd::range_exit_count = exits + (in_range ? 0 : 1);
+  dd::range_exit_count = exits + (check.exit ? 1 : 0);
 }
 
 }  // namespace zerolr::kernels

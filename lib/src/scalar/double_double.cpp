@@ -193,6 +193,17 @@ constexpr double kExp2m1[65][2] = {
 constexpr double kExpOverflow = 709.782712893384;  // log(DBL_MAX)
 constexpr double kExpUnderflow = -745.2;           // below: exp rounds to 0 in double
 
+// Arguments below this magnitude: each function is its first Taylor term(s) to within 2^-107.
+constexpr double kTiny = 0x1p-107;
+
+// k ln2 in double-double: the first two parts of ln2 times k are exact products.
+DD ln2_times(double k) {
+  double p1, e1, p2, e2;
+  dd::two_prod(k, kLn2[0], p1, e1);
+  dd::two_prod(k, kLn2[1], p2, e2);
+  return (DD::raw(p1, e1) + DD::raw(p2, e2)) + DD(k * kLn2[2]);
+}
+
 DD inv_fact(int k) { return DD::raw(kInvFact[k][0], kInvFact[k][1]); }
 
 // IEEE's answer where float128 gives the same one (a NaN or infinite argument, log(0),
@@ -218,6 +229,9 @@ DD reduce(const DD& x, double& n) {
 // leaves r^11/12! < 2^-110 of r.
 DD expm1_taylor(const DD& r) {
   const double x = r.hi();
+  // Below 2^-107, r itself is expm1(r) to within r/2 < 2^-108 relative (and r^2 would
+  // underflow for nothing).
+  if (std::fabs(x) < kTiny) return r;
   double tail = kInvFact[11][0];
   for (int k = 10; k >= 7; --k) tail = kInvFact[k][0] + x * tail;
   // Estrin's scheme, not Horner's: r^2 and the three pairs below are independent, so the
@@ -242,6 +256,7 @@ DD exp(const DD& a) {
   if (h == -HUGE_VAL) return ieee(0.0);
   if (h > kExpOverflow) return exit_with(HUGE_VAL);
   if (h < kExpUnderflow) return exit_with(0.0);  // an underflow to zero
+  if (std::fabs(h) < kTiny) return DD(1) + a;  // e^x = 1 + x to within x^2
   double n;
   const DD r = reduce(a, n);
   const double m = std::nearbyint(n / 64);
@@ -254,7 +269,7 @@ DD expm1(const DD& a) {
   const double h = a.hi();
   if (std::isnan(h) || h == HUGE_VAL) return ieee(h);
   if (h == -HUGE_VAL) return ieee(-1.0);
-  if (h == 0) return a;  // keeps -0
+  if (h == 0 || std::fabs(h) < kTiny) return a;  // keeps -0; expm1(x) = x to within x/2
   if (std::fabs(h) <= 0.5 * kLn2[0]) {
     // 2^(j/64) e^r - 1 = (2^(j/64) - 1) + 2^(j/64) expm1(r), |j| <= 32: the two terms never
     // cancel by more than half (|2^(j/64) - 1| >= 0.0108 > 2 |expm1(r)| for j != 0).
@@ -265,14 +280,14 @@ DD expm1(const DD& a) {
     return table(kExp2m1, j) + table(kExp2, j) * expm1_taylor(r);
   }
   if (h > kExpOverflow) return exit_with(HUGE_VAL);
-  if (h < -80) return DD(-1) + (h < kExpUnderflow ? DD(0) : exp(a));  // -1 + e^h, e^h < 2^-115
-  return exp(a) - DD(1);
+  if (h < -80) return DD(-1);  // -1 + e^h with e^h < 2^-115: -1 to within 2^-115
+  return exp(a) + (-1.0);  // DWPlusFP: the constant is a double
 }
 
 DD log1p(const DD& a) {
   const double h = a.hi();
   if (std::isnan(h) || h == HUGE_VAL) return ieee(h);
-  if (h == 0) return a;  // keeps -0
+  if (h == 0 || std::fabs(h) < kTiny) return a;  // keeps -0; log1p(x) = x to within x/2
   if (a <= DD(-1)) return ieee(a == DD(-1) ? -HUGE_VAL : std::nan(""));
   if (h > -0.5 && h < 1) {
     const DD y0(std::log1p(h));
@@ -289,6 +304,12 @@ DD log(const DD& a) {
     return ieee(h == HUGE_VAL ? h : std::nan(""));
   }
   if (h > 0.5 && h < 2) return log1p(a - DD(1));  // a - 1 is exact here
+  if (h < 0x1p-500 || h > 0x1p500) {
+    // log(a) = log(a 2^-e) + e ln2 with a 2^-e in [1, 2): exp(-y0) below would leave the
+    // safe range for a near its ends.
+    const int e = std::ilogb(h);
+    return log(ldexp(a, -e)) + ln2_times(static_cast<double>(e));
+  }
   const double y0 = std::log(h);
   const DD t = a * exp(DD(-y0)) - DD(1);
   return (DD(y0) + t) - DD(0.5 * t.hi() * t.hi());
@@ -297,22 +318,35 @@ DD log(const DD& a) {
 DD tanh(const DD& a) {
   const double h = a.hi();
   if (std::isnan(h)) return ieee(h);
-  if (h == 0) return a;
+  if (h == 0 || std::fabs(h) < 0x1p-54) return a;  // keeps -0; tanh(x) = x to within x^2/3
   const bool negative = h < 0;
   if (std::fabs(h) > 40) return DD(negative ? -1.0 : 1.0);
   const DD e = expm1(ldexp(negative ? -a : a, 1));
-  const DD t = e / (e + DD(2));
+  const DD t = e / (e + 2.0);
   return negative ? -t : t;
 }
 
 DD pow(const DD& a, const DD& b) {
   if (b == DD(0) || a == DD(1)) return DD(1);
   if (isnan(a) || isnan(b)) return ieee(std::nan(""));
-  if (a.hi() == 0) return b > DD(0) ? DD(0) : ieee(HUGE_VAL);
-  if (a < DD(0)) {
-    if (floor(b) != b) return ieee(std::nan(""));
+  const bool integral = isfinite(b) && floor(b) == b;
+  const bool odd = integral && floor(ldexp(b, -1)) != ldexp(b, -1);
+  const bool negative = signbit(a);
+  // IEEE's special values, as float128 gives them.
+  if (isinf(b)) {
+    const DD m = abs(a);
+    if (m == DD(1)) return DD(1);
+    return ieee((m > DD(1)) == (b > DD(0)) ? HUGE_VAL : 0.0);
+  }
+  if (a.hi() == 0 || isinf(a)) {
+    // 0^b and inf^b: zero or infinity, negative for a negative base and an odd integral b.
+    const bool big = (a.hi() == 0) == (b < DD(0));
+    const double v = big ? HUGE_VAL : 0.0;
+    return ieee(negative && odd ? -v : v);
+  }
+  if (negative) {
+    if (!integral) return ieee(std::nan(""));
     const DD r = exp(b * log(-a));
-    const bool odd = floor(ldexp(b, -1)) != ldexp(b, -1);
     return odd ? -r : r;
   }
   return exp(b * log(a));

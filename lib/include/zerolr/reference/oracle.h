@@ -78,6 +78,9 @@ auto with_reference(F&& f) {
   auto result = f.template operator()<DoubleDouble>();
   if (dd_range_exits() == before) return result;
   ++counts().fallbacks;
+  // The rerun is float128 throughout: an oracle computation nested in this one (check_step
+  // inside a drift replay) goes straight to float128 rather than trying double-double again.
+  ScopedFloat128 rerun;
   return f.template operator()<Float128>();
 }
 
@@ -97,7 +100,10 @@ namespace zerolr {
 
 /// The value as float128: exact for float128, hi + lo rounded once for double-double.
 inline Float128 to_float128(const Float128& x) { return x; }
-inline Float128 to_float128(const DoubleDouble& x) { return Float128(x.hi()) + Float128(x.lo()); }
+inline Float128 to_float128(const DoubleDouble& x) {
+  if (x.hi() == 0 || !std::isfinite(x.hi())) return Float128(x.hi());  // keeps -0
+  return Float128(x.hi()) + Float128(x.lo());
+}
 
 template <class R>
 Matrix<Float128> to_float128(const Matrix<R>& m) {

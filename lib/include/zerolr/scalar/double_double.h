@@ -46,6 +46,7 @@
 
 #include <Eigen/Core>
 #include <bit>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -151,7 +152,14 @@ class DoubleDouble {
   /// exactly halfway between two floats, and then lo decides.
   explicit operator float() const {
     const float f = static_cast<float>(hi_);
-    if (lo_ == 0 || !std::isfinite(f)) return f;
+    if (lo_ == 0 || !std::isfinite(hi_)) return f;
+    if (!std::isfinite(f)) {
+      // hi rounded up to infinity: only hi exactly at the overflow threshold (FLT_MAX plus
+      // half its ulp, a tie) with lo pointing back toward zero rounds to FLT_MAX instead.
+      constexpr double kThreshold = 0x1.ffffffp127;
+      if (std::fabs(hi_) == kThreshold && (lo_ < 0) == (hi_ > 0)) return std::copysign(FLT_MAX, static_cast<float>(hi_));
+      return f;
+    }
     const double back = static_cast<double>(f);
     const double other = static_cast<double>(hi_ > back ? std::nextafter(f, INFINITY) : std::nextafter(f, -INFINITY));
     if (back != hi_ && hi_ - back == other - hi_) {  // hi is a tie; the exact value is not
@@ -163,7 +171,12 @@ class DoubleDouble {
   explicit operator long double() const { return static_cast<long double>(hi_) + static_cast<long double>(lo_); }
   template <class I, class = std::enable_if_t<std::is_integral_v<I>>>
   explicit operator I() const {
-    return static_cast<I>(static_cast<long double>(*this));
+    // Truncation of hi + lo toward zero: a non-integral hi decides alone (|lo| is below its
+    // distance to the next integer); an integral one moves by lo's integral part toward zero.
+    const double t = std::trunc(hi_);
+    if (t != hi_ || lo_ == 0) return static_cast<I>(t);
+    const double adjust = (hi_ > 0) == (lo_ > 0) ? std::trunc(lo_) : (lo_ > 0 ? std::ceil(lo_) : std::floor(lo_));
+    return static_cast<I>(static_cast<long double>(hi_) + static_cast<long double>(adjust));
   }
 
   DoubleDouble& operator+=(const DoubleDouble& o) { return *this = *this + o; }
@@ -288,16 +301,23 @@ class DoubleDouble {
   friend bool signbit(const DoubleDouble& a) { return std::signbit(a.hi_); }
   /// x * 2^e, exact unless the result leaves the safe range.
   friend DoubleDouble ldexp(const DoubleDouble& a, int e) {
-    if (!std::isfinite(a.hi_)) return a;
+    if (!std::isfinite(a.hi_) || a.hi_ == 0) return a;
+    double hi, lo;
     if (e >= -1022 && e <= 1023) {  // a product with 2^e: the same, without a libm call
       const double scale = std::bit_cast<double>(static_cast<std::uint64_t>(e + 1023) << 52);
-      return checked(a.hi_ * scale, a.lo_ * scale);
+      hi = a.hi_ * scale, lo = a.lo_ * scale;
+    } else {
+      hi = std::ldexp(a.hi_, e), lo = std::ldexp(a.lo_, e);
     }
-    return checked(std::ldexp(a.hi_, e), std::ldexp(a.lo_, e));
+    if (hi == 0 || !std::isfinite(hi)) {  // underflow to zero or overflow: IEEE's value, counted
+      ++dd::range_exit_count;
+      return raw(hi, 0.0);
+    }
+    return checked(hi, lo);
   }
   friend DoubleDouble floor(const DoubleDouble& a) {
     const double h = std::floor(a.hi_);
-    if (h != a.hi_) return raw(h, 0.0);
+    if (h != a.hi_ || a.lo_ == 0 || !std::isfinite(h)) return raw(h, 0.0);  // keeps -0, inf
     return from_sum(h, std::floor(a.lo_));
   }
   friend DoubleDouble ceil(const DoubleDouble& a) { return -floor(-a); }

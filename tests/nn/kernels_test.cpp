@@ -205,7 +205,14 @@ void check_gemm_dd_shape(Rng& rng, Index m, Index n, Index k, bool ta, bool tb, 
       }
       expect[static_cast<std::size_t>(i + j * ldc)] = s;
     }
-  const bool loop_exits = m > 0 && n > 0 && (!operands_ok || max_a * max_b * static_cast<double>(k) > 0x1p995);
+  bool tiny_entry = false;
+  for (Index j = 0; j < n; ++j)
+    for (Index i = 0; i < m; ++i) {
+      const double v = std::fabs(expect[static_cast<std::size_t>(i + j * ldc)].hi());
+      tiny_entry = tiny_entry || (v != 0 && v < 0x1p-968);
+    }
+  const bool loop_exits =
+      m > 0 && n > 0 && (!operands_ok || max_a * max_b * static_cast<double>(k) > 0x1p995 || tiny_entry);
   for (Isa isa : supported_isas()) {
     set_isa(isa);
     std::vector<DD> c(expect.size(), sentinel);
@@ -253,6 +260,18 @@ TEST(Kernels, DoubleDoubleGemmMatchesTheLoopBitForBitOnEveryIsa) {
     }
   }
   EXPECT_GT(special_exits, 0);
+  // Two in-range products that cancel to below 2^-968: the entry counts, on every ISA.
+  {
+    std::vector<DoubleDouble> a2 = {DoubleDouble(0x1p-484 * (1 + 0x1p-52)), DoubleDouble(-0x1p-484)};
+    std::vector<DoubleDouble> b2 = {DoubleDouble(0x1p-484), DoubleDouble(0x1p-484)}, c2(1);
+    for (Isa isa : supported_isas()) {
+      set_isa(isa);
+      const std::uint64_t start = dd_range_exits();
+      gemm_dd(1, 1, 2, a2.data(), 1, false, b2.data(), 2, false, c2.data(), 1);
+      EXPECT_NE(dd_range_exits(), start) << to_string(isa);
+      EXPECT_EQ(c2[0].hi(), 0x1p-1020) << to_string(isa);
+    }
+  }
   // An infinite operand follows IEEE through the loop (inf, not the NaN the error-free
   // transformations would give) and counts nothing.
   std::vector<DoubleDouble> a(2 * 2, DoubleDouble(1.0)), b(2, DoubleDouble(1.0)), c(2);

@@ -76,7 +76,8 @@ void gemm(Index m, Index n, Index k, const T* a, Index lda, bool trans_a, const 
 /// One range exit is counted when a finite operand is nonzero and outside [2^-484, 2^497], or
 /// max|A| max|B| k > 2^995 over the finite ones: otherwise no product or sum can leave the
 /// safe range where it matters for the product's error bound (lib/src/kernels/dd_gemm.cpp).
-/// Non-finite operands follow IEEE (inf + x = inf) through the scalar loop.
+/// Non-finite operands follow IEEE (inf + x = inf) through the scalar loop. An entry of C that
+/// cancels to a nonzero magnitude below 2^-968 counts one too.
 /// Same layout conventions as gemm; no scratch argument.
 void gemm_dd(Index m, Index n, Index k, const DoubleDouble* a, Index lda, bool trans_a, const DoubleDouble* b,
              Index ldb, bool trans_b, DoubleDouble* c, Index ldc);

@@ -174,8 +174,20 @@ void gemm_dd(Index m, Index n, Index k, const DoubleDouble* a, Index lda, bool t
   {
     gemm_dd_scalar(m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc);
   }
-  // The operands decide (file comment), on every path alike.
-  dd::range_exit_count = exits + (check.exit ? 1 : 0);
+  // The operands decide (file comment), on every path alike; and an entry that cancelled to
+  // a nonzero magnitude below the safe range counts too, as any other operation's result
+  // would: it is accurate relative to the products, but not to itself, and an operation
+  // downstream (a square root) would inherit that.
+  bool tiny = false;
+  for (Index j = 0; j < n && !tiny; ++j)
+    for (Index i = 0; i < m; ++i) {
+      const double v = std::fabs(c[i + j * ldc].hi());
+      if (v != 0 && v < dd::kSafeMin) {
+        tiny = true;
+        break;
+      }
+    }
+  dd::range_exit_count = exits + ((check.exit || tiny) ? 1 : 0);
 }
 
 }  // namespace zerolr::kernels

@@ -52,6 +52,8 @@
 #include <limits>
 #include <type_traits>
 
+#include "zerolr/scalar/num_traits.h"
+
 namespace zerolr {
 
 namespace dd {
@@ -93,18 +95,22 @@ inline void two_prod(double a, double b, double& p, double& e) {
 #endif
 }
 
-inline void note_range(double hi) {
+/// Zero, or a magnitude in [kSafeMin, kSafeMax]: where the error bounds hold. False for NaN
+/// and infinity.
+inline bool in_safe_range(double hi) {
   const double a = std::fabs(hi);
-  if (!(a <= kSafeMax) || (a < kSafeMin && a != 0)) ++range_exit_count;
+  return a <= kSafeMax && (a >= kSafeMin || a == 0);
+}
+
+inline void note_range(double hi) {
+  if (!in_safe_range(hi)) ++range_exit_count;
 }
 /// A converted input: a finite value outside the safe range counts (operations on it, such as
 /// sqrt of a subnormal, would lose bits without leaving the range); NaN and infinity count
 /// only once an operation computes with them (a NaN gradient that a forward pass never reads
 /// needs no float128).
 inline void note_input(double hi) {
-  const double a = std::fabs(hi);
-  if (a > kSafeMax && a <= 0x1.fffffffffffffp1023) ++range_exit_count;
-  if (a < kSafeMin && a != 0) ++range_exit_count;
+  if (std::isfinite(hi) && !in_safe_range(hi)) ++range_exit_count;
 }
 
 }  // namespace dd
@@ -229,11 +235,7 @@ class DoubleDouble {
     e += a.lo_ * b;
     double hi, lo;
     dd::fast_two_sum(p, e, hi, lo);
-    if (hi == 0) {
-      if (a.hi_ != 0 && b != 0) ++dd::range_exit_count;  // underflow to zero
-      return raw(p, 0.0);
-    }
-    return result(hi, lo, p, a.hi_, b);
+    return product(hi, lo, p, a.hi_, b);
   }
   template <class D>
     requires std::is_same_v<D, double>
@@ -249,11 +251,7 @@ class DoubleDouble {
     e += t;
     double hi, lo;
     dd::fast_two_sum(p, e, hi, lo);
-    if (hi == 0) {  // p carries IEEE's sign of the zero product
-      if (a.hi_ != 0 && b.hi_ != 0) ++dd::range_exit_count;  // underflow to zero
-      return raw(p, 0.0);
-    }
-    return result(hi, lo, p, a.hi_, b.hi_);
+    return product(hi, lo, p, a.hi_, b.hi_);
   }
 
   /// DWDivDW2.
@@ -360,10 +358,18 @@ class DoubleDouble {
   /// from finite operands, a range exit, and `plain` if the result is not finite (overflow:
   /// IEEE's infinity) or (hi, lo) if it is.
   static DoubleDouble result(double hi, double lo, double plain, double x, double y) {
-    const double a = std::fabs(hi);
-    if (a <= dd::kSafeMax && (a >= dd::kSafeMin || a == 0)) [[likely]]
+    if (dd::in_safe_range(hi)) [[likely]]
       return raw(hi, lo);
     return edge(hi, lo, plain, x, y);
+  }
+  /// The result of a product with factors' high words x and y and plain product p: a zero
+  /// takes p's IEEE sign, and is an underflow (a range exit) when both factors are nonzero.
+  static DoubleDouble product(double hi, double lo, double p, double x, double y) {
+    if (hi == 0) {
+      if (x != 0 && y != 0) ++dd::range_exit_count;
+      return raw(p, 0.0);
+    }
+    return result(hi, lo, p, x, y);
   }
   [[gnu::cold]] [[gnu::noinline]] static DoubleDouble edge(double hi, double lo, double plain, double x, double y) {
     if (!std::isfinite(x) || !std::isfinite(y)) return raw(plain, 0.0);
@@ -413,42 +419,6 @@ class numeric_limits<zerolr::DoubleDouble> {
 };
 
 }  // namespace std
-
-namespace zerolr {
-
-/// Eigen's traits for a reference scalar R (double-double here, float128 in
-/// scalar/reference.h), from std::numeric_limits<R>, on GenericNumTraits rather than Boost's
-/// boost/multiprecision/eigen.hpp, whose 1.74 version breaks blueNorm() and returns a
-/// positive lowest().
-template <class R, int kAddCost, int kMulCost>
-struct ReferenceNumTraits : Eigen::GenericNumTraits<R> {
-  typedef R Real;
-  typedef R NonInteger;
-  typedef R Literal;
-  typedef R Nested;
-  enum {
-    IsComplex = 0,
-    IsInteger = 0,
-    IsSigned = 1,
-    RequireInitialization = 1,
-    ReadCost = 1,
-    AddCost = kAddCost,
-    MulCost = kMulCost
-  };
-  static inline R epsilon() { return std::numeric_limits<R>::epsilon(); }
-  /// epsilon^0.9, as Eigen's own types have it.
-  static inline R dummy_precision() {
-    return R(std::exp2(0.9 * std::log2(static_cast<double>(std::numeric_limits<R>::epsilon()))));
-  }
-  static inline R highest() { return (std::numeric_limits<R>::max)(); }
-  static inline R lowest() { return -(std::numeric_limits<R>::max)(); }
-  static inline R infinity() { return std::numeric_limits<R>::infinity(); }
-  static inline R quiet_NaN() { return std::numeric_limits<R>::quiet_NaN(); }
-  static inline int digits10() { return std::numeric_limits<R>::digits10; }
-  static inline int digits() { return std::numeric_limits<R>::digits; }
-};
-
-}  // namespace zerolr
 
 namespace Eigen {
 

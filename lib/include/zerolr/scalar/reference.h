@@ -22,6 +22,7 @@
 #include <limits>
 
 #include "zerolr/scalar/double_double.h"
+#include "zerolr/scalar/num_traits.h"
 
 namespace zerolr {
 
